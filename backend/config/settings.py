@@ -1,0 +1,248 @@
+"""Settings: everything comes from the environment (see the repo's .env.example).
+
+Defaults are safe: DEBUG is off unless DJANGO_DEBUG=1, production refuses to start without real secrets,
+and with no provider keys the backend talks to the offline provider sandbox on 127.0.0.1:8100.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import django_stubs_ext
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+# Lets `admin.ModelAdmin[Model]` and friends be subscripted at run time, as the type stubs expect.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+environ.Env.read_env(BASE_DIR.parent / ".env", overwrite=False)
+
+
+def _str(name: str, default: str) -> str:
+    """An env var whose empty value means "use the default" (as .env.example lists them empty)."""
+    value: str = env.str(name, default="")
+    return value or default
+
+
+DEBUG: bool = env.bool("DJANGO_DEBUG", default=False)
+
+_DEV_SECRET_KEY = "dev-only-insecure-key-never-used-in-production"  # noqa: S105 - refused when DEBUG is off
+SECRET_KEY = _str("DJANGO_SECRET_KEY", _DEV_SECRET_KEY if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+
+ALLOWED_HOSTS: list[str] = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "sofia_checkout.core",
+    "sofia_checkout.appointments",
+    "sofia_checkout.payments",
+]
+
+MIDDLEWARE = [
+    "sofia_checkout.core.middleware.RequestIdMiddleware",
+    "sofia_checkout.core.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ------------------------------------------------------------------------------------
+_SQLITE_PATH = BASE_DIR / "db.sqlite3"
+DATABASES: dict[str, dict[str, Any]] = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{_SQLITE_PATH}")
+    if env.str("DATABASE_URL", default="")
+    else {"ENGINE": "django.db.backends.sqlite3", "NAME": str(_SQLITE_PATH)}
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers take the lock when their transaction starts and wait (busy timeout) instead of failing
+    # mid-transaction with "database is locked"; WAL lets readers run beside one writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Request bodies: the API takes small JSON; anything larger is refused with 413 before parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=64 * 1024)
+
+# --- API -----------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "sofia_checkout.core.exception_handler.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_THROTTLE_RATES": {
+        "booking": env.str("THROTTLE_BOOKING", default="30/min"),
+        "payment_session": env.str("THROTTLE_PAYMENT_SESSION", default="60/min"),
+        "sync": env.str("THROTTLE_SYNC", default="120/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Sofia Health Checkout API",
+    "DESCRIPTION": "Book an appointment and pay by card (Stripe Checkout) or HSA/FSA (Truemed).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AppointmentStatusEnum": "sofia_checkout.appointments.models.AppointmentStatus",
+        "PaymentStatusEnum": "sofia_checkout.payments.statuses.PaymentStatus",
+    },
+}
+
+CORS_ALLOWED_ORIGINS: list[str] = env.list(
+    "CORS_ALLOWED_ORIGINS", default=["http://127.0.0.1:5173", "http://localhost:5173"]
+)
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- Production hardening (python manage.py check --deploy is clean with DJANGO_DEBUG=0) -----------
+if not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    # Health probes come over plain HTTP from inside the cluster / compose network.
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/$", r"^api/ready/$"]
+    X_FRAME_OPTIONS = "DENY"
+if env.bool("DJANGO_SECURE_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+
+# --- Checkout ------------------------------------------------------------------------------------
+FRONTEND_BASE_URL = _str("FRONTEND_BASE_URL", "http://127.0.0.1:5173").rstrip("/")
+APPOINTMENT_HOLD_MINUTES = env.int("APPOINTMENT_HOLD_MINUTES", default=60)
+BOOKING_HORIZON_DAYS = env.int("BOOKING_HORIZON_DAYS", default=90)
+BOOKING_MIN_LEAD_MINUTES = env.int("BOOKING_MIN_LEAD_MINUTES", default=60)
+CURRENCY = _str("CURRENCY", "usd").lower()
+PAYMENT_PROVIDERS: list[str] = env.list("PAYMENT_PROVIDERS", default=["stripe", "truemed"])
+# Sessions stuck in open/processing longer than this are re-polled by the reconcile job.
+RECONCILE_STALE_MINUTES = env.int("RECONCILE_STALE_MINUTES", default=15)
+
+_price_table_json = env.str("PRICE_TABLE_JSON", default="")
+PRICE_TABLE: dict[str, dict[str, dict[str, Any]]] | None = (
+    json.loads(_price_table_json) if _price_table_json else None
+)
+
+# --- Providers -----------------------------------------------------------------------------------
+SANDBOX_BASE_URL = _str("SANDBOX_BASE_URL", "http://127.0.0.1:8100")
+PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=10.0)
+PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", default=2)
+
+STRIPE_API_BASE = _str("STRIPE_API_BASE", f"{SANDBOX_BASE_URL}/stripe")
+STRIPE_SECRET_KEY = _str("STRIPE_SECRET_KEY", "sk_test_sandbox")
+STRIPE_WEBHOOK_SECRET = _str("STRIPE_WEBHOOK_SECRET", "whsec_sandbox_not_a_secret")
+
+TRUEMED_API_BASE = _str("TRUEMED_API_BASE", f"{SANDBOX_BASE_URL}/truemed")
+TRUEMED_API_KEY = _str("TRUEMED_API_KEY", "tm_sandbox_api_key")
+TRUEMED_WEBHOOK_SECRET = _str("TRUEMED_WEBHOOK_SECRET", "tm_sandbox_webhook_secret")
+TRUEMED_WEBHOOK_MODE = _str("TRUEMED_WEBHOOK_MODE", "legacy")
+TRUEMED_SESSION_TTL_MINUTES = env.int("TRUEMED_SESSION_TTL_MINUTES", default=60)
+STRIPE_SESSION_TTL_MINUTES = env.int("STRIPE_SESSION_TTL_MINUTES", default=60)
+
+PAYMENTS_LIVE_MODE: bool = env.bool("PAYMENTS_LIVE_MODE", default=False)
+
+from config.startup_checks import check_provider_settings  # noqa: E402 - needs the values above
+
+check_provider_settings(globals())
+
+# --- Logging -------------------------------------------------------------------------------------
+LOG_FORMAT = _str("LOG_FORMAT", "json")
+LOG_LEVEL = _str("LOG_LEVEL", "INFO")
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "sofia_checkout.core.logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT if LOG_FORMAT in {"json", "text"} else "json",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "httpx": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,58 @@
+"""Start-up refuses configurations that would take money wrongly or leak test secrets into production."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+_SANDBOX_SECRETS = {
+    "sk_test_sandbox",
+    "whsec_sandbox_not_a_secret",
+    "tm_sandbox_api_key",
+    "tm_sandbox_webhook_secret",
+}
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "sandbox", "::1"}
+
+
+def _is_local(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in _LOCAL_HOSTS
+
+
+def check_provider_settings(settings: dict[str, Any]) -> None:
+    """Raise ImproperlyConfigured on a dangerous mix of mode, keys and provider addresses.
+
+    - live mode needs live Stripe keys, real provider hosts and non-sandbox secrets;
+    - test mode must never carry a live Stripe key (real cards would be charged from a test setup);
+    - outside DEBUG, talking to a real provider with a sandbox placeholder secret is refused.
+    """
+    live: bool = settings["PAYMENTS_LIVE_MODE"]
+    stripe_key: str = settings["STRIPE_SECRET_KEY"]
+    if settings["TRUEMED_WEBHOOK_MODE"] not in {"legacy", "signed"}:
+        raise ImproperlyConfigured("TRUEMED_WEBHOOK_MODE must be 'legacy' or 'signed'.")
+    if live:
+        if not stripe_key.startswith(("sk_live_", "rk_live_")):
+            raise ImproperlyConfigured("PAYMENTS_LIVE_MODE=1 needs a live STRIPE_SECRET_KEY (sk_live_...).")
+        for name in ("STRIPE_API_BASE", "TRUEMED_API_BASE"):
+            if _is_local(settings[name]):
+                raise ImproperlyConfigured(f"PAYMENTS_LIVE_MODE=1 cannot use the local sandbox ({name}).")
+    elif stripe_key.startswith(("sk_live_", "rk_live_")):
+        raise ImproperlyConfigured(
+            "A live Stripe key is set but PAYMENTS_LIVE_MODE is off; refusing to start."
+        )
+
+    if settings["DEBUG"]:
+        return
+    for base_name, secret_names in (
+        ("STRIPE_API_BASE", ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")),
+        ("TRUEMED_API_BASE", ("TRUEMED_API_KEY", "TRUEMED_WEBHOOK_SECRET")),
+    ):
+        if _is_local(settings[base_name]):
+            continue  # the offline sandbox: its placeholder secrets are expected
+        for name in secret_names:
+            if settings[name] in _SANDBOX_SECRETS:
+                raise ImproperlyConfigured(
+                    f"{name} must be set to a real value when {base_name} is a real host."
+                )

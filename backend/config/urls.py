@@ -1,0 +1,17 @@
+"""URL wiring only: each app owns its routes."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("sofia_checkout.core.urls")),
+    path("api/", include("sofia_checkout.appointments.urls")),
+    path("api/", include("sofia_checkout.payments.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+handler404 = "sofia_checkout.core.views.not_found"
+handler500 = "sofia_checkout.core.views.server_error"

@@ -1,0 +1,70 @@
+"""Appointment endpoints: parse, call one service, serialize."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from sofia_checkout.appointments import pricing
+from sofia_checkout.appointments.models import Appointment
+from sofia_checkout.appointments.selectors import appointment_get
+from sofia_checkout.appointments.serializers import (
+    AppointmentCreateInputSerializer,
+    AppointmentOutputSerializer,
+    CheckoutConfigSerializer,
+)
+from sofia_checkout.appointments.services import appointment_create
+from sofia_checkout.core.serializers import error_responses
+from sofia_checkout.payments.providers.registry import enabled_providers
+from sofia_checkout.payments.selectors import payment_session_latest
+
+
+def appointment_response(appointment: Appointment, status: int = 200) -> Response:
+    latest = payment_session_latest(appointment_id=appointment.id)
+    data = AppointmentOutputSerializer(appointment, context={"latest_payment_session": latest}).data
+    return Response(data, status=status)
+
+
+class CheckoutConfigApi(APIView):
+    @extend_schema(responses={200: CheckoutConfigSerializer}, operation_id="config")
+    def get(self, request: Request) -> Response:
+        data = {
+            "currency": settings.CURRENCY,
+            "payment_providers": enabled_providers(),
+            "practitioners": [asdict(p) for p in pricing.price_table()],
+            "booking_horizon_days": settings.BOOKING_HORIZON_DAYS,
+            "min_lead_minutes": settings.BOOKING_MIN_LEAD_MINUTES,
+            "sandbox": "127.0.0.1" in settings.STRIPE_API_BASE or "sandbox" in settings.STRIPE_API_BASE,
+        }
+        return Response(CheckoutConfigSerializer(data).data)
+
+
+class AppointmentCreateApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "booking"
+
+    @extend_schema(
+        request=AppointmentCreateInputSerializer,
+        responses={201: AppointmentOutputSerializer, **error_responses(400, 409, 413, 415, 429)},
+        operation_id="appointment_create",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AppointmentCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        appointment = appointment_create(**serializer.validated_data)
+        return appointment_response(appointment, status=201)
+
+
+class AppointmentDetailApi(APIView):
+    @extend_schema(
+        responses={200: AppointmentOutputSerializer, **error_responses(404)}, operation_id="appointment_get"
+    )
+    def get(self, request: Request, appointment_id: uuid.UUID) -> Response:
+        return appointment_response(appointment_get(appointment_id=appointment_id))

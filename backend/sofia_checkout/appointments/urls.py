@@ -1,0 +1,9 @@
+from django.urls import path
+
+from sofia_checkout.appointments.apis import AppointmentCreateApi, AppointmentDetailApi, CheckoutConfigApi
+
+urlpatterns = [
+    path("config/", CheckoutConfigApi.as_view(), name="config"),
+    path("appointments/", AppointmentCreateApi.as_view(), name="appointment-create"),
+    path("appointments/<uuid:appointment_id>/", AppointmentDetailApi.as_view(), name="appointment-detail"),
+]

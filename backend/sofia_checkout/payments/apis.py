@@ -1,0 +1,68 @@
+"""Payment session endpoints: parse, call one service, serialize."""
+
+from __future__ import annotations
+
+import uuid
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from sofia_checkout.core.serializers import error_responses
+from sofia_checkout.payments.selectors import payment_session_get
+from sofia_checkout.payments.serializers import (
+    PaymentSessionOutputSerializer,
+    PaymentSessionStartInputSerializer,
+)
+from sofia_checkout.payments.services import payment_session_start, payment_session_sync
+
+
+class PaymentSessionStartApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "payment_session"
+
+    @extend_schema(
+        request=PaymentSessionStartInputSerializer,
+        responses={
+            200: PaymentSessionOutputSerializer,
+            201: PaymentSessionOutputSerializer,
+            **error_responses(400, 404, 409, 413, 415, 429, 502, 503),
+        },
+        operation_id="payment_session_start",
+    )
+    def post(self, request: Request, appointment_id: uuid.UUID) -> Response:
+        serializer = PaymentSessionStartInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session, created = payment_session_start(
+            appointment_id=appointment_id, provider=serializer.validated_data["provider"]
+        )
+        return Response(PaymentSessionOutputSerializer(session).data, status=201 if created else 200)
+
+
+class PaymentSessionDetailApi(APIView):
+    @extend_schema(
+        responses={200: PaymentSessionOutputSerializer, **error_responses(404)},
+        operation_id="payment_session_get",
+    )
+    def get(self, request: Request, payment_session_id: uuid.UUID) -> Response:
+        return Response(
+            PaymentSessionOutputSerializer(payment_session_get(payment_session_id=payment_session_id)).data
+        )
+
+
+class PaymentSessionSyncApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sync"
+
+    @extend_schema(
+        request=None,
+        responses={200: PaymentSessionOutputSerializer, **error_responses(404, 429, 502, 503)},
+        operation_id="payment_session_sync",
+    )
+    def post(self, request: Request, payment_session_id: uuid.UUID) -> Response:
+        session = payment_session_sync(
+            payment_session=payment_session_get(payment_session_id=payment_session_id)
+        )
+        return Response(PaymentSessionOutputSerializer(session).data)

@@ -1,0 +1,123 @@
+"""The boundary every payment provider adapter implements. Only our vocabulary crosses it.
+
+Adapters never touch models or settings: the registry passes configuration in, so respx alone tests them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sofia_checkout.payments.statuses import PaymentStatus
+
+
+@dataclass(frozen=True)
+class CreateSessionRequest:
+    payment_session_id: str
+    appointment_id: str
+    idempotency_key: str
+    amount_cents: int
+    currency: str
+    sku: str
+    description: str
+    customer_email: str
+    customer_name: str
+    customer_state: str
+    success_url: str
+    cancel_url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ProviderSession:
+    """What a provider says about one of its sessions, in our words."""
+
+    provider_session_id: str
+    status: PaymentStatus
+    provider_status: str
+    amount_cents: int | None = None  # None: the provider did not say (e.g. Truemed's create answer)
+    currency: str | None = None
+    redirect_url: str | None = None
+    payment_reference: str = ""
+    our_payment_session_id: str | None = None  # what we sent as client_reference_id / metadata
+
+
+@dataclass(frozen=True)
+class WebhookNotice:
+    """An authenticated webhook delivery, parsed."""
+
+    dedupe_key: str
+    event_type: str
+    provider_session_id: str | None
+    our_payment_session_id: str | None
+    # The state the event itself proves (Stripe events are signed over the whole body); None when the
+    # delivery is only a trigger and the session must be re-fetched (Truemed).
+    state: ProviderSession | None
+    handled: bool = True
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    payment_reference: str
+    provider_session_id: str
+    amount_cents: int
+    idempotency_key: str
+    reason: str = "customer_request"
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    provider_refund_id: str
+    succeeded: bool
+    provider_status: str
+
+
+class ProviderError(Exception):
+    """A provider call did not give a usable answer."""
+
+    def __init__(self, message: str, *, http_status: int | None = None, provider_code: str = "") -> None:
+        self.message = message
+        self.http_status = http_status
+        self.provider_code = provider_code
+        super().__init__(message)
+
+
+class ProviderUnavailableError(ProviderError):
+    """Timeout, refused connection, 5xx, 429 or a malformed answer: trying again later may work."""
+
+
+class ProviderRejectedError(ProviderError):
+    """The provider refused the request (4xx): the same request will fail again."""
+
+
+class WebhookAuthError(Exception):
+    """A webhook delivery failed authentication (bad, missing or stale signature/key)."""
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def create_session(self, request: CreateSessionRequest) -> ProviderSession:
+        """Create the provider session with request.idempotency_key. Raises ProviderError."""
+        ...
+
+    def retrieve_session(self, provider_session_id: str) -> ProviderSession:
+        """Read the session's current state from the provider. Raises ProviderError."""
+        ...
+
+    def cancel_session(self, provider_session_id: str) -> ProviderSession:
+        """Stop an unpaid session (Stripe expire, Truemed cancel) and return its state afterwards.
+
+        If the session can no longer be cancelled (paid, in review), returns that state instead of raising.
+        """
+        ...
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """Refund a paid session, idempotent on request.idempotency_key. Raises ProviderError."""
+        ...
+
+    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> WebhookNotice:
+        """Authenticate and parse one delivery. Raises WebhookAuthError, or ValueError on a malformed body."""
+        ...

@@ -1,0 +1,221 @@
+"""Stripe Checkout through the official SDK (`StripeClient`, never the global `stripe.api_key`).
+
+https://docs.stripe.com/checkout/fulfillment , https://docs.stripe.com/api/idempotent_requests
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import stripe
+
+from sofia_checkout.core.logging import request_id_var
+from sofia_checkout.payments.providers.base import (
+    CreateSessionRequest,
+    ProviderRejectedError,
+    ProviderSession,
+    ProviderUnavailableError,
+    RefundRequest,
+    RefundResult,
+    WebhookAuthError,
+    WebhookNotice,
+)
+from sofia_checkout.payments.providers.stripe_checkout.mapping import (
+    HANDLED_EVENTS,
+    event_status,
+    session_status,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _field(obj: Any, name: str) -> Any:
+    """Read a field of a StripeObject defensively: webhook payloads use the endpoint's API version."""
+    try:
+        return obj[name]
+    except (KeyError, TypeError):
+        return None
+
+
+def _id_of(value: Any) -> str:
+    """An expandable field is either an id string or an expanded object."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return str(_field(value, "id") or "")
+
+
+@contextmanager
+def _translate_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+        raise ProviderUnavailableError(
+            f"Stripe {action}: {type(exc).__name__}", http_status=exc.http_status
+        ) from exc
+    except stripe.APIError as exc:
+        raise ProviderUnavailableError(f"Stripe {action}: server error", http_status=exc.http_status) from exc
+    except stripe.StripeError as exc:
+        if exc.http_status is not None and exc.http_status >= 500:
+            raise ProviderUnavailableError(
+                f"Stripe {action}: server error", http_status=exc.http_status
+            ) from exc
+        raise ProviderRejectedError(
+            f"Stripe {action}: {type(exc).__name__}: {exc.user_message or exc.code or ''}",
+            http_status=exc.http_status,
+            provider_code=str(exc.code or ""),
+        ) from exc
+    except ValueError as exc:  # the SDK could not decode the answer
+        raise ProviderUnavailableError(f"Stripe {action}: malformed answer") from exc
+
+
+class StripeCheckoutProvider:
+    """Adapter for Stripe Checkout Sessions in `payment` mode with server-side `price_data`."""
+
+    name = "stripe"
+
+    def __init__(
+        self, *, secret_key: str, webhook_secret: str, api_base: str, timeout: float, max_retries: int
+    ) -> None:
+        self._webhook_secret = webhook_secret
+        self._client = stripe.StripeClient(
+            secret_key,
+            # respx can intercept httpx, and sync calls need allow_sync_methods.
+            http_client=stripe.HTTPXClient(timeout=timeout, allow_sync_methods=True),
+            base_addresses={"api": api_base.rstrip("/")},
+            # Retries resend the same idempotency key, so they cannot duplicate a session.
+            max_network_retries=max_retries,
+        )
+
+    @staticmethod
+    def _options(idempotency_key: str | None = None) -> stripe.RequestOptions:
+        options: stripe.RequestOptions = {"headers": {"X-Request-ID": request_id_var.get()}}
+        if idempotency_key:
+            options["idempotency_key"] = idempotency_key
+        return options
+
+    @staticmethod
+    def _to_state(session: Any) -> ProviderSession:
+        status = str(_field(session, "status") or "")
+        payment_status = str(_field(session, "payment_status") or "")
+        amount = _field(session, "amount_total")
+        return ProviderSession(
+            provider_session_id=str(_field(session, "id")),
+            status=session_status(status=status, payment_status=payment_status),
+            provider_status=f"{status}/{payment_status}",
+            amount_cents=amount if isinstance(amount, int) else None,
+            currency=(str(_field(session, "currency") or "") or None),
+            redirect_url=_field(session, "url"),
+            payment_reference=_id_of(_field(session, "payment_intent")),
+            our_payment_session_id=_field(session, "client_reference_id"),
+        )
+
+    def create_session(self, request: CreateSessionRequest) -> ProviderSession:
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": request.currency,
+                        "unit_amount": request.amount_cents,
+                        "product_data": {"name": request.description},
+                    },
+                }
+            ],
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+            "client_reference_id": request.payment_session_id,
+            "customer_email": request.customer_email,
+            # Identifiers only: metadata must carry no personal or clinical data.
+            "metadata": {
+                "appointment_id": request.appointment_id,
+                "payment_session_id": request.payment_session_id,
+            },
+            "expires_at": int(request.expires_at.timestamp()),
+        }
+        with _translate_errors("create session"):
+            session = self._client.v1.checkout.sessions.create(
+                params,  # type: ignore[arg-type]
+                self._options(request.idempotency_key),
+            )
+        return self._to_state(session)
+
+    def retrieve_session(self, provider_session_id: str) -> ProviderSession:
+        with _translate_errors("retrieve session"):
+            session = self._client.v1.checkout.sessions.retrieve(provider_session_id, options=self._options())
+        return self._to_state(session)
+
+    def cancel_session(self, provider_session_id: str) -> ProviderSession:
+        try:
+            with _translate_errors("expire session"):
+                session = self._client.v1.checkout.sessions.expire(
+                    provider_session_id, options=self._options()
+                )
+            return self._to_state(session)
+        except ProviderRejectedError:
+            # Only open sessions can be expired; whatever it is now (complete, expired) is the answer.
+            return self.retrieve_session(provider_session_id)
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        if not request.payment_reference:
+            raise ProviderRejectedError("Stripe refund: the session has no payment_intent")
+        with _translate_errors("refund"):
+            refund = self._client.v1.refunds.create(
+                {
+                    "payment_intent": request.payment_reference,
+                    "amount": request.amount_cents,
+                    "reason": "requested_by_customer",
+                },
+                self._options(request.idempotency_key),
+            )
+        status = str(_field(refund, "status") or "")
+        return RefundResult(
+            provider_refund_id=str(_field(refund, "id")),
+            succeeded=status in {"succeeded", "pending"},
+            provider_status=status,
+        )
+
+    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> WebhookNotice:
+        signature = headers.get("Stripe-Signature") or headers.get("stripe-signature")
+        try:
+            event = self._client.construct_event(body, signature, self._webhook_secret)
+        except stripe.SignatureVerificationError as exc:
+            raise WebhookAuthError("Stripe-Signature verification failed") from exc
+        event_type = str(_field(event, "type") or "")
+        event_id = str(_field(event, "id") or "")
+        if not event_id:
+            raise ValueError("event without id")
+        if event_type not in HANDLED_EVENTS:
+            return WebhookNotice(event_id, event_type, None, None, state=None, handled=False)
+        data = _field(event, "data")
+        session = _field(data, "object") if data is not None else None
+        if session is None or _field(session, "object") != "checkout.session":
+            raise ValueError("checkout event without a checkout.session object")
+        state = self._to_state(session)
+        status = event_status(
+            event_type=event_type,
+            status=str(_field(session, "status") or ""),
+            payment_status=str(_field(session, "payment_status") or ""),
+        )
+        state = ProviderSession(
+            provider_session_id=state.provider_session_id,
+            status=status,
+            provider_status=f"{event_type}:{state.provider_status}",
+            amount_cents=state.amount_cents,
+            currency=state.currency,
+            redirect_url=None,
+            payment_reference=state.payment_reference,
+            our_payment_session_id=state.our_payment_session_id,
+        )
+        return WebhookNotice(
+            dedupe_key=event_id,
+            event_type=event_type,
+            provider_session_id=state.provider_session_id,
+            our_payment_session_id=state.our_payment_session_id,
+            state=state,
+        )

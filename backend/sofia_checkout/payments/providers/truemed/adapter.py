@@ -1,0 +1,225 @@
+"""Truemed payment sessions over one pooled httpx.Client. https://developers.truemed.com"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from sofia_checkout.core.logging import request_id_var
+from sofia_checkout.payments.providers.base import (
+    CreateSessionRequest,
+    ProviderError,
+    ProviderRejectedError,
+    ProviderSession,
+    ProviderUnavailableError,
+    RefundRequest,
+    RefundResult,
+    WebhookNotice,
+)
+from sofia_checkout.payments.providers.truemed import assumptions
+from sofia_checkout.payments.providers.truemed.mapping import truemed_status
+from sofia_checkout.payments.providers.truemed.webhook_auth import verify_legacy, verify_signed
+from sofia_checkout.payments.statuses import PaymentStatus
+
+logger = logging.getLogger(__name__)
+
+_EVENT_TYPE = "payment_session_complete"
+
+
+def _metadata_session_id(metadata: Any) -> str | None:
+    """Our payment session id from the metadata string we sent (JSON), tolerating anything else."""
+    if not isinstance(metadata, str) or not metadata:
+        return None
+    try:
+        parsed = json.loads(metadata)
+    except ValueError:
+        return None
+    value = parsed.get("payment_session_id") if isinstance(parsed, dict) else None
+    return str(value) if value else None
+
+
+class TruemedProvider:
+    """Adapter for Truemed's merchant API (`/payments/v1`)."""
+
+    name = "truemed"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        api_base: str,
+        webhook_secret: str,
+        webhook_mode: str,
+        timeout: float,
+        max_retries: int,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._webhook_secret = webhook_secret
+        self._webhook_mode = webhook_mode
+        self._max_attempts = max_retries + 1
+        self._http = httpx.Client(
+            base_url=api_base.rstrip("/"),
+            headers={assumptions.LEGACY_KEY_HEADER: api_key, "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+        )
+
+    def _call(self, method: str, path: str, *, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One HTTP call; transport failures, 5xx, 429 and non-JSON answers are ProviderUnavailableError."""
+        action = f"Truemed {method} {path.rsplit('/', maxsplit=1)[-1] or path}"
+        try:
+            response = self._http.request(
+                method, path, json=body, headers={"X-Request-ID": request_id_var.get()}
+            )
+        except httpx.TimeoutException as exc:
+            raise ProviderUnavailableError(f"{action}: timed out") from exc
+        except httpx.TransportError as exc:
+            raise ProviderUnavailableError(f"{action}: {type(exc).__name__}") from exc
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise ProviderUnavailableError(
+                f"{action}: HTTP {response.status_code}", http_status=response.status_code
+            )
+        if response.status_code >= 400:
+            code = str(payload.get("error", "")) if isinstance(payload, dict) else ""
+            raise ProviderRejectedError(
+                f"{action}: HTTP {response.status_code} {code}".strip(),
+                http_status=response.status_code,
+                provider_code=code,
+            )
+        if not isinstance(payload, dict):
+            raise ProviderUnavailableError(f"{action}: malformed answer", http_status=response.status_code)
+        return payload
+
+    def create_session(self, request: CreateSessionRequest) -> ProviderSession:
+        body: dict[str, Any] = {
+            "total_amount": request.amount_cents,
+            "order_items": [
+                {
+                    "sku": request.sku,
+                    "name": request.description,
+                    "price": request.amount_cents,
+                    "quantity": 1,
+                }
+            ],
+            "success_url": request.success_url,
+            "failure_url": request.cancel_url,
+            "idempotency_key": request.idempotency_key,
+            "customer_email": request.customer_email,
+            "customer_name": request.customer_name,
+            "customer_state": request.customer_state,
+            "metadata": json.dumps(
+                {"payment_session_id": request.payment_session_id, "appointment_id": request.appointment_id},
+                separators=(",", ":"),
+            ),
+        }
+        if assumptions.SEND_ZERO_AMOUNT_DETAILS:
+            body["amount_details"] = {"total_additional_charges": 0, "total_discounts": 0}
+        payload = self._call("POST", assumptions.CREATE_PATH, body=body)
+        session_id, redirect_url = payload.get("id"), payload.get("redirect_url")
+        if not isinstance(session_id, str) or not isinstance(redirect_url, str) or not session_id:
+            raise ProviderUnavailableError("Truemed create: answer without id/redirect_url")
+        return ProviderSession(
+            provider_session_id=session_id,
+            status=PaymentStatus.OPEN,
+            provider_status="pending",
+            redirect_url=redirect_url,
+            payment_reference=session_id,
+            our_payment_session_id=request.payment_session_id,
+        )
+
+    def retrieve_session(self, provider_session_id: str) -> ProviderSession:
+        # A read is safe to repeat: retried with backoff when Truemed is briefly unavailable.
+        reader = retry(
+            retry=retry_if_exception_type(ProviderUnavailableError),
+            stop=stop_after_attempt(self._max_attempts),
+            wait=wait_exponential(multiplier=0.2, max=2),
+            reraise=True,
+        )(self._call)
+        payload = reader("GET", assumptions.SESSION_PATH.format(id=provider_session_id))
+        status = str(payload.get("status") or "")
+        if not status:
+            raise ProviderUnavailableError("Truemed retrieve: answer without status")
+        amount = payload.get("total_amount")
+        return ProviderSession(
+            provider_session_id=str(payload.get("id") or provider_session_id),
+            status=truemed_status(status),
+            provider_status=status,
+            amount_cents=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+            currency="usd",  # Truemed has no currency parameter: US cents only
+            payment_reference=str(payload.get("id") or provider_session_id),
+            our_payment_session_id=_metadata_session_id(payload.get("metadata")),
+        )
+
+    def cancel_session(self, provider_session_id: str) -> ProviderSession:
+        # Only pending sessions can be cancelled: on a refusal the re-read below tells what it is now.
+        with contextlib.suppress(ProviderRejectedError):
+            self._call("POST", assumptions.CANCEL_PATH.format(id=provider_session_id), body={})
+        return self.retrieve_session(provider_session_id)
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        payload = self._call(
+            "POST",
+            assumptions.REFUND_PATH,
+            body={
+                "amount": request.amount_cents,
+                "idempotency_key": request.idempotency_key,
+                "payment_id": request.provider_session_id,
+                "reason": assumptions.REFUND_REASON,
+            },
+        )
+        refund_id = payload.get("refund_id")
+        if not refund_id:
+            raise ProviderUnavailableError("Truemed refund: answer without refund_id")
+        return RefundResult(provider_refund_id=str(refund_id), succeeded=True, provider_status="succeeded")
+
+    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> WebhookNotice:
+        if self._webhook_mode == "signed":
+            verify_signed(headers, body, self._webhook_secret)
+        else:
+            verify_legacy(headers, self._webhook_secret)
+        payload = json.loads(body)
+        if not isinstance(payload, dict):
+            raise ValueError("webhook body is not an object")  # noqa: TRY004 - the contract: ValueError
+        if self._webhook_mode == "signed":
+            delivery_id = payload.get("webhook_delivery_id")
+            event_type = str(payload.get("event_type") or _EVENT_TYPE)
+            data = payload.get("data")
+            if not isinstance(delivery_id, str) or not delivery_id or not isinstance(data, dict):
+                raise ValueError("signed webhook without webhook_delivery_id/data")
+            dedupe_key = delivery_id
+        else:
+            # The legacy body has no delivery id: the same delivery re-sent is the same bytes.
+            data, event_type = payload, _EVENT_TYPE
+            dedupe_key = "sha256:" + hashlib.sha256(body).hexdigest()
+        session_id = next(
+            (
+                str(data[f])
+                for f in assumptions.WEBHOOK_SESSION_ID_FIELDS
+                if isinstance(data.get(f), str) and data[f]
+            ),
+            None,
+        )
+        if session_id is None:
+            raise ValueError("webhook without a payment session id")
+        # The body is only a trigger: the status applied is the one re-fetched from Truemed.
+        return WebhookNotice(
+            dedupe_key=dedupe_key,
+            event_type=event_type,
+            provider_session_id=session_id,
+            our_payment_session_id=_metadata_session_id(data.get("metadata")),
+            state=None,
+        )
+
+
+__all__ = ["ProviderError", "TruemedProvider"]

@@ -1,0 +1,41 @@
+"""Reads of payment sessions."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import ValidationError
+
+from sofia_checkout.core.errors import NotFound
+from sofia_checkout.payments.models import PaymentSession
+
+
+def payment_session_get(*, payment_session_id: uuid.UUID | str) -> PaymentSession:
+    try:
+        return PaymentSession.objects.get(pk=payment_session_id)
+    except (PaymentSession.DoesNotExist, ValidationError, ValueError):
+        raise NotFound("No payment session with this id.") from None
+
+
+def payment_session_latest(*, appointment_id: uuid.UUID | str) -> PaymentSession | None:
+    return PaymentSession.objects.filter(appointment_id=appointment_id).order_by("-created_at").first()
+
+
+def payment_session_find_for_webhook(
+    *, provider: str, provider_session_id: str | None, our_payment_session_id: str | None
+) -> PaymentSession | None:
+    """By the provider's id; else by our id echoed back (a webhook may beat the create call's answer)."""
+    if provider_session_id:
+        found = PaymentSession.objects.filter(
+            provider=provider, provider_session_id=provider_session_id
+        ).first()
+        if found is not None:
+            return found
+    if our_payment_session_id:
+        try:
+            return PaymentSession.objects.filter(
+                provider=provider, pk=uuid.UUID(our_payment_session_id)
+            ).first()
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,356 @@
+"""Payment sessions: start one, apply what a provider says, re-sync, cancel.
+
+Lock order everywhere: the appointment row first, then the payment session row (no deadlocks between the
+create call, webhooks and the return-page sync).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from sofia_checkout.appointments.models import LIVE_APPOINTMENT_STATUSES, Appointment, AppointmentStatus
+from sofia_checkout.core.errors import Conflict, NotFound, ProviderFailed, ProviderUnavailable
+from sofia_checkout.payments.models import PaymentSession
+from sofia_checkout.payments.providers.base import (
+    CreateSessionRequest,
+    ProviderRejectedError,
+    ProviderSession,
+    ProviderUnavailableError,
+)
+from sofia_checkout.payments.providers.registry import get_provider
+from sofia_checkout.payments.statuses import (
+    LIVE_PAYMENT_STATUSES,
+    UNPAID_FINAL_STATUSES,
+    PaymentStatus,
+    can_transition,
+)
+
+logger = logging.getLogger(__name__)
+
+# Stripe refuses an expires_at less than 30 minutes ahead; a stored attempt older than this margin allows is
+# abandoned for a fresh one rather than resent with parameters Stripe would now reject.
+_MIN_PROVIDER_EXPIRY = timedelta(minutes=31)
+
+
+def _log_extra(session: PaymentSession, **more: object) -> dict[str, object]:
+    return {
+        "appointment_id": str(session.appointment_id),
+        "payment_session_id": str(session.id),
+        "provider": session.provider,
+        **more,
+    }
+
+
+def _lock_appointment(appointment_id: uuid.UUID | str) -> Appointment:
+    try:
+        return Appointment.objects.select_for_update().get(pk=appointment_id)
+    except (Appointment.DoesNotExist, ValueError):
+        raise NotFound("No appointment with this id.") from None
+
+
+def _return_urls(session: PaymentSession) -> tuple[str, str]:
+    base = settings.FRONTEND_BASE_URL
+    query = urlencode(
+        {
+            "appointment_id": str(session.appointment_id),
+            "payment_session_id": str(session.id),
+            "provider": session.provider,
+        }
+    )
+    # The provider puts its own session id in the URL; we never trust it, the return page re-syncs.
+    extra = (
+        "&session_id={CHECKOUT_SESSION_ID}"
+        if session.provider == "stripe"
+        else "&truemed_session_id={{payment_session_id}}"
+    )
+    return f"{base}/checkout/return?{query}{extra}", f"{base}/checkout/cancelled?{query}"
+
+
+def _session_ttl(provider: str) -> timedelta:
+    minutes = (
+        settings.STRIPE_SESSION_TTL_MINUTES if provider == "stripe" else settings.TRUEMED_SESSION_TTL_MINUTES
+    )
+    return timedelta(minutes=minutes)
+
+
+def _ensure_payable(appointment: Appointment, now: datetime) -> None:
+    if appointment.status == AppointmentStatus.CONFIRMED:
+        raise Conflict("This appointment is already paid.", errors={"status": ["confirmed"]})
+    if appointment.status == AppointmentStatus.PAYMENT_PROCESSING:
+        raise Conflict(
+            "A payment for this appointment is under review.", errors={"status": ["payment_processing"]}
+        )
+    if appointment.status in {AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED}:
+        raise Conflict(
+            f"This appointment is {appointment.status}; please book again.",
+            errors={"status": [appointment.status]},
+        )
+    if appointment.hold_expires_at <= now:
+        raise Conflict(
+            "The hold on this slot has expired; please book again.", errors={"status": ["expired"]}
+        )
+
+
+def _apply_to_appointment(appointment: Appointment, session: PaymentSession, status: PaymentStatus) -> None:
+    """Derive the appointment's status from one of its sessions' new status (both rows locked)."""
+    if status == PaymentStatus.PAID:
+        if appointment.status in {AppointmentStatus.PENDING_PAYMENT, AppointmentStatus.PAYMENT_PROCESSING}:
+            appointment.status = AppointmentStatus.CONFIRMED
+        elif appointment.status in {AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED}:
+            # Paid after the slot was released: the money is the truth; revive the booking if the slot is free.
+            taken = (
+                Appointment.objects.filter(
+                    provider_name=appointment.provider_name,
+                    appointment_time=appointment.appointment_time,
+                    status__in=LIVE_APPOINTMENT_STATUSES,
+                )
+                .exclude(pk=appointment.pk)
+                .exists()
+            )
+            if taken:
+                appointment.attention = "Paid after the slot was released and rebooked: refund or reschedule."
+                logger.error("paid for a released slot", extra=_log_extra(session))
+            else:
+                appointment.status = AppointmentStatus.CONFIRMED
+    elif status == PaymentStatus.PROCESSING:
+        if appointment.status == AppointmentStatus.PENDING_PAYMENT:
+            appointment.status = AppointmentStatus.PAYMENT_PROCESSING
+    elif status in UNPAID_FINAL_STATUSES:
+        if appointment.status == AppointmentStatus.PAYMENT_PROCESSING:
+            # e.g. Truemed rejected: the shopper may still pay by card while the hold lasts.
+            appointment.status = AppointmentStatus.PENDING_PAYMENT
+    elif status == PaymentStatus.REFUNDED and appointment.status == AppointmentStatus.CONFIRMED:
+        appointment.status = AppointmentStatus.CANCELLED
+    appointment.save()
+
+
+def payment_session_apply_provider_state(
+    *, payment_session_id: uuid.UUID | str, state: ProviderSession, source: str
+) -> PaymentSession:
+    """Apply a provider-reported state to our session and its appointment, once, under row locks.
+
+    Used by webhooks, the return-page sync, the create call and the reconcile job. Monotonic: a status that
+    would move backwards is recorded as the provider's raw status only. A paid state whose amount or currency
+    differs from what we asked for is flagged and never confirms the appointment.
+    """
+    with transaction.atomic():
+        appointment_id = PaymentSession.objects.values_list("appointment_id", flat=True).get(
+            pk=payment_session_id
+        )
+        appointment = _lock_appointment(appointment_id)
+        session = PaymentSession.objects.select_for_update().get(pk=payment_session_id)
+        now = timezone.now()
+        if not session.provider_session_id:
+            session.provider_session_id = state.provider_session_id
+        if state.redirect_url and not session.redirect_url:
+            session.redirect_url = state.redirect_url
+        if state.payment_reference:
+            session.payment_reference = state.payment_reference
+        session.provider_status = state.provider_status[:50]
+        session.last_synced_at = now
+        mismatch = (state.amount_cents is not None and state.amount_cents != session.amount_cents) or (
+            state.currency is not None and state.currency.lower() != session.currency
+        )
+        if mismatch:
+            session.amount_mismatch = True
+            session.attention = (
+                f"Provider reported {state.amount_cents} {state.currency}; "
+                f"we asked for {session.amount_cents} {session.currency}."
+            )
+            logger.error("provider amount mismatch: not applied", extra=_log_extra(session, source=source))
+        elif can_transition(session.status, state.status):
+            previous = session.status
+            session.status = state.status
+            _apply_to_appointment(appointment, session, state.status)
+            logger.info(
+                "payment status changed",
+                extra=_log_extra(session, source=source, previous=previous, status=state.status),
+            )
+        elif session.status != state.status:
+            logger.info(
+                "stale payment status ignored",
+                extra=_log_extra(session, source=source, current=session.status, reported=state.status),
+            )
+        session.save()
+        return session
+
+
+def _cancel_other_live_session(appointment_id: uuid.UUID, provider: str) -> None:
+    """Cancel a live session of the other method first, so one appointment can never be paid twice."""
+    session = (
+        PaymentSession.objects.filter(appointment_id=appointment_id, status__in=LIVE_PAYMENT_STATUSES)
+        .exclude(provider=provider)
+        .first()
+    )
+    if session is None:
+        return
+    payment_session_cancel(payment_session=session)
+    session.refresh_from_db()
+    if session.status in {PaymentStatus.PAID, PaymentStatus.PROCESSING}:
+        raise Conflict(
+            "A payment with the other method has already been made.", errors={"provider": [session.provider]}
+        )
+
+
+def payment_session_cancel(*, payment_session: PaymentSession) -> PaymentSession:
+    """Stop an unpaid session at the provider (Stripe expire / Truemed cancel) and record the outcome.
+
+    A session whose provider never answered its create call is abandoned locally (at Stripe it expires by
+    itself at expires_at; nobody holds its Truemed link). Raises ProviderUnavailable when the provider
+    cannot be reached: the session then stays live and nothing else changes.
+    """
+    if payment_session.status not in LIVE_PAYMENT_STATUSES:
+        return payment_session
+    if not payment_session.provider_session_id:
+        state = ProviderSession("", PaymentStatus.CANCELED, "abandoned_before_creation")
+    else:
+        adapter = get_provider(payment_session.provider)
+        try:
+            state = adapter.cancel_session(payment_session.provider_session_id)
+        except ProviderUnavailableError as exc:
+            logger.warning(
+                "cancel failed: provider unavailable", extra=_log_extra(payment_session, error=exc.message)
+            )
+            raise ProviderUnavailable() from exc
+        except ProviderRejectedError as exc:
+            logger.error("cancel refused by provider", extra=_log_extra(payment_session, error=exc.message))
+            raise ProviderFailed() from exc
+        if state.status in {PaymentStatus.OPEN, PaymentStatus.CREATING}:
+            state = ProviderSession(state.provider_session_id, PaymentStatus.CANCELED, state.provider_status)
+    return payment_session_apply_provider_state(
+        payment_session_id=payment_session.id, state=state, source="cancel"
+    )
+
+
+def _reserve_attempt(
+    *, appointment_id: uuid.UUID | str, provider: str, now: datetime
+) -> tuple[PaymentSession, bool]:
+    """Phase 1: under the appointment lock, reuse the live attempt or store a new one (key + parameters).
+
+    Returns (session, ready): ready means the provider session already exists and is still open.
+    """
+    with transaction.atomic():
+        appointment = _lock_appointment(appointment_id)
+        _ensure_payable(appointment, now)
+        live = PaymentSession.objects.filter(
+            appointment=appointment, status__in=LIVE_PAYMENT_STATUSES
+        ).first()
+        if live is not None and live.provider == provider:
+            if live.status == PaymentStatus.OPEN and live.expires_at > now + timedelta(minutes=1):
+                return live, True
+            if live.status == PaymentStatus.CREATING and live.expires_at > now + _MIN_PROVIDER_EXPIRY:
+                return live, False  # a previous try never got an answer: resend the same key and parameters
+            live.status = (
+                PaymentStatus.EXPIRED if live.status == PaymentStatus.OPEN else PaymentStatus.CANCELED
+            )
+            live.provider_status = live.provider_status or "abandoned"
+            live.save(update_fields=["status", "provider_status", "updated_at"])
+        elif live is not None:
+            raise Conflict("Another payment attempt is still open.", errors={"provider": [live.provider]})
+        attempt = PaymentSession.objects.filter(appointment=appointment, provider=provider).count() + 1
+        session = PaymentSession.objects.create(
+            appointment=appointment,
+            provider=provider,
+            attempt=attempt,
+            idempotency_key=f"sofia-{appointment.id}-{provider}-{attempt}",
+            amount_cents=appointment.amount_cents,
+            currency=appointment.currency,
+            expires_at=now + _session_ttl(provider),
+        )
+        return session, False
+
+
+def payment_session_start(
+    *, appointment_id: uuid.UUID | str, provider: str, now: datetime | None = None
+) -> tuple[PaymentSession, bool]:
+    """Start (or reuse) the payment session for an appointment with `provider`. Returns (session, created).
+
+    Idempotent: double clicks, retries and parallel requests share one stored attempt and therefore one
+    idempotency key, so the provider creates exactly one session. A live session of the other method is
+    cancelled first. Raises Conflict (not payable), ProviderUnavailable (503) or ProviderFailed (502); on
+    provider failure the stored attempt stays, and a retry resends the same key and parameters.
+    """
+    adapter = get_provider(provider)
+    now = now or timezone.now()
+    try:
+        uuid.UUID(str(appointment_id))
+    except ValueError:
+        raise NotFound("No appointment with this id.") from None
+    _cancel_other_live_session(uuid.UUID(str(appointment_id)), provider)
+    try:
+        session, ready = _reserve_attempt(appointment_id=appointment_id, provider=provider, now=now)
+    except IntegrityError:
+        # A parallel request stored the attempt between our read and write: take theirs.
+        session, ready = _reserve_attempt(appointment_id=appointment_id, provider=provider, now=now)
+    if ready:
+        return session, False
+
+    # Phase 2: one caller at a time talks to the provider for this attempt; the others then find it done.
+    with transaction.atomic():
+        appointment = _lock_appointment(session.appointment_id)
+        session = PaymentSession.objects.select_for_update().get(pk=session.pk)
+        if session.provider_session_id:
+            return session, False
+        success_url, cancel_url = _return_urls(session)
+        request = CreateSessionRequest(
+            payment_session_id=str(session.id),
+            appointment_id=str(appointment.id),
+            idempotency_key=session.idempotency_key,
+            amount_cents=session.amount_cents,
+            currency=session.currency,
+            sku=appointment.service,
+            description=f"{appointment.service_name} with {appointment.provider_name}",
+            customer_email=appointment.client_email,
+            customer_name=appointment.client_name,
+            customer_state=appointment.client_state,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            expires_at=session.expires_at,
+        )
+        try:
+            state = adapter.create_session(request)
+        except ProviderUnavailableError as exc:
+            logger.warning(
+                "create failed: provider unavailable", extra=_log_extra(session, error=exc.message)
+            )
+            raise ProviderUnavailable() from exc
+        except ProviderRejectedError as exc:
+            logger.error("create refused by provider", extra=_log_extra(session, error=exc.message))
+            raise ProviderFailed() from exc
+        # The hold lasts as long as the payment page can be used.
+        if appointment.hold_expires_at < session.expires_at:
+            appointment.hold_expires_at = session.expires_at
+            appointment.save(update_fields=["hold_expires_at", "updated_at"])
+        session = payment_session_apply_provider_state(
+            payment_session_id=session.id, state=state, source="create"
+        )
+    logger.info("payment session created", extra=_log_extra(session))
+    return session, True
+
+
+def payment_session_sync(*, payment_session: PaymentSession) -> PaymentSession:
+    """Re-fetch the session from its provider and apply it (the return page's call).
+
+    Raises ProviderUnavailable / ProviderFailed; the stored state is left as it was.
+    """
+    if not payment_session.provider_session_id:
+        return payment_session
+    adapter = get_provider(payment_session.provider)
+    try:
+        state = adapter.retrieve_session(payment_session.provider_session_id)
+    except ProviderUnavailableError as exc:
+        raise ProviderUnavailable(
+            "We could not check the payment right now. Please try again shortly."
+        ) from exc
+    except ProviderRejectedError as exc:
+        raise ProviderFailed("The payment provider could not find this payment.") from exc
+    return payment_session_apply_provider_state(
+        payment_session_id=payment_session.id, state=state, source="sync"
+    )

@@ -1,0 +1,161 @@
+"""Webhook intake: authenticate, store, deduplicate, then apply through the one state function.
+
+Every delivery is stored before it is trusted. Unverified deliveries are stored under a hash of their
+bytes, so a stranger repeating the same garbage adds one row, not many.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from sofia_checkout.payments.models import WebhookEvent, WebhookOutcome
+from sofia_checkout.payments.providers.base import (
+    ProviderError,
+    ProviderSession,
+    WebhookAuthError,
+    WebhookNotice,
+)
+from sofia_checkout.payments.providers.registry import get_provider
+from sofia_checkout.payments.selectors import payment_session_find_for_webhook
+from sofia_checkout.payments.services import payment_session_apply_provider_state
+
+logger = logging.getLogger(__name__)
+
+_MAX_STORED_PAYLOAD = 64 * 1024
+
+
+class WebhookRejected(Exception):
+    """Authentication failed (401/400) or the body is not a valid event (400)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+class WebhookRetryLater(Exception):
+    """Stored but not applied (provider unreachable on re-fetch): answer 503, the provider retries."""
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    outcome: str
+    duplicate: bool
+
+
+def _text(body: bytes) -> str:
+    return body[:_MAX_STORED_PAYLOAD].decode("utf-8", errors="replace")
+
+
+def _store_rejected(provider: str, body: bytes, error: str) -> None:
+    digest = hashlib.sha256(body).hexdigest()
+    event, created = WebhookEvent.objects.get_or_create(
+        provider=provider,
+        dedupe_key=f"unverified:{digest}",
+        defaults={
+            "payload": _text(body),
+            "signature_valid": False,
+            "outcome": WebhookOutcome.REJECTED,
+            "error": error,
+        },
+    )
+    if not created:
+        WebhookEvent.objects.filter(pk=event.pk).update(deliveries=F("deliveries") + 1)
+
+
+def _store(provider: str, notice: WebhookNotice, body: bytes) -> tuple[WebhookEvent, bool]:
+    """Record the delivery; returns (event, is_duplicate_of_a_finished_one)."""
+    defaults = {
+        "payload": _text(body),
+        "signature_valid": True,
+        "event_type": notice.event_type[:100],
+        "provider_session_id": (notice.provider_session_id or "")[:255],
+    }
+    try:
+        with transaction.atomic():
+            event, created = WebhookEvent.objects.get_or_create(
+                provider=provider, dedupe_key=notice.dedupe_key[:255], defaults=defaults
+            )
+    except IntegrityError:  # a parallel identical delivery stored it first
+        event, created = (
+            WebhookEvent.objects.get(provider=provider, dedupe_key=notice.dedupe_key[:255]),
+            False,
+        )
+    if not created:
+        WebhookEvent.objects.filter(pk=event.pk).update(deliveries=F("deliveries") + 1)
+        if event.outcome not in {WebhookOutcome.FAILED, WebhookOutcome.RECEIVED}:
+            return event, True
+    return event, False
+
+
+def _finish(event: WebhookEvent, outcome: str, *, error: str = "", session_id: object = None) -> None:
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        outcome=outcome, error=error[:2000], processed_at=timezone.now(), payment_session_id=session_id
+    )
+
+
+def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
+    """Handle one delivery end to end. Raises WebhookRejected (nothing applied) or WebhookRetryLater."""
+    adapter = get_provider(provider)
+    try:
+        notice = adapter.parse_webhook(body=body, headers=headers)
+    except WebhookAuthError as exc:
+        _store_rejected(provider, body, str(exc))
+        logger.warning("webhook rejected: authentication failed", extra={"provider": provider})
+        raise WebhookRejected("invalid_signature", "Webhook authentication failed.") from exc
+    except ValueError as exc:
+        _store_rejected(provider, body, f"malformed: {exc}")
+        raise WebhookRejected("malformed_request", "The webhook body is not a valid event.") from exc
+
+    event, duplicate = _store(provider, notice, body)
+    log = {"provider": provider, "dedupe_key": notice.dedupe_key, "event_type": notice.event_type}
+    if duplicate:
+        logger.info("webhook duplicate ignored", extra=log)
+        return WebhookResult(outcome=event.outcome, duplicate=True)
+    if not notice.handled:
+        _finish(event, WebhookOutcome.IGNORED)
+        return WebhookResult(outcome=WebhookOutcome.IGNORED, duplicate=False)
+
+    session = payment_session_find_for_webhook(
+        provider=provider,
+        provider_session_id=notice.provider_session_id,
+        our_payment_session_id=notice.our_payment_session_id,
+    )
+    if (
+        session is not None
+        and session.provider_session_id
+        and notice.provider_session_id
+        not in {
+            None,
+            session.provider_session_id,
+        }
+    ):
+        session = None  # our id echoed back with another provider session: not ours to apply
+    if session is None:
+        _finish(event, WebhookOutcome.UNKNOWN_SESSION)
+        logger.warning("webhook for an unknown session acknowledged", extra=log)
+        return WebhookResult(outcome=WebhookOutcome.UNKNOWN_SESSION, duplicate=False)
+
+    state: ProviderSession | None = notice.state
+    if state is None:
+        # Trigger-only delivery: the status we apply is the one the provider gives us on a re-fetch.
+        try:
+            state = adapter.retrieve_session(notice.provider_session_id or session.provider_session_id or "")
+        except ProviderError as exc:
+            _finish(event, WebhookOutcome.FAILED, error=exc.message, session_id=session.id)
+            logger.warning(
+                "webhook re-fetch failed; provider will retry", extra={**log, "error": exc.message}
+            )
+            raise WebhookRetryLater(exc.message) from exc
+    applied = payment_session_apply_provider_state(
+        payment_session_id=session.id, state=state, source="webhook"
+    )
+    _finish(event, WebhookOutcome.APPLIED, session_id=applied.id)
+    return WebhookResult(outcome=WebhookOutcome.APPLIED, duplicate=False)
