@@ -104,7 +104,7 @@ def _apply_to_appointment(appointment: Appointment, session: PaymentSession, sta
         if appointment.status in {AppointmentStatus.PENDING_PAYMENT, AppointmentStatus.PAYMENT_PROCESSING}:
             appointment.status = AppointmentStatus.CONFIRMED
         elif appointment.status in {AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED}:
-            # Paid after the slot was released: the money is the truth; revive the booking if the slot is free.
+            # Paid after the slot was released: money is the truth; revive the booking if the slot is free.
             taken = (
                 Appointment.objects.filter(
                     provider_name=appointment.provider_name,

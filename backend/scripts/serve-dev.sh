@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Development server: migrate, then serve on ${HOST:-127.0.0.1}:${PORT:-8000}. Used by `make run` and the e2e tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
+PY="${PYTHON:-.venv/bin/python}"
+"$PY" manage.py migrate --noinput
+exec "$PY" manage.py runserver "${HOST:-127.0.0.1}:${PORT:-8000}" --noreload
