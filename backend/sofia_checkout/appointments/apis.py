@@ -22,6 +22,7 @@ from sofia_checkout.appointments.serializers import (
 )
 from sofia_checkout.appointments.services import appointment_create
 from sofia_checkout.core.serializers import error_responses
+from sofia_checkout.payments.cancellation import appointment_cancel
 from sofia_checkout.payments.providers.registry import enabled_providers
 from sofia_checkout.payments.selectors import payment_session_latest
 
@@ -68,3 +69,17 @@ class AppointmentDetailApi(APIView):
     )
     def get(self, request: Request, appointment_id: uuid.UUID) -> Response:
         return appointment_response(appointment_get(appointment_id=appointment_id))
+
+
+class AppointmentCancelApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "booking"
+
+    @extend_schema(
+        request=None,
+        responses={200: AppointmentOutputSerializer, **error_responses(404, 409, 429, 502, 503)},
+        operation_id="appointment_cancel",
+    )
+    def post(self, request: Request, appointment_id: uuid.UUID) -> Response:
+        """Cancel: an unpaid payment is stopped at the provider, a paid one refunded. Idempotent."""
+        return appointment_response(appointment_cancel(appointment_id=appointment_id))

@@ -1,9 +1,19 @@
 from django.urls import path
 
-from sofia_checkout.appointments.apis import AppointmentCreateApi, AppointmentDetailApi, CheckoutConfigApi
+from sofia_checkout.appointments.apis import (
+    AppointmentCancelApi,
+    AppointmentCreateApi,
+    AppointmentDetailApi,
+    CheckoutConfigApi,
+)
 
 urlpatterns = [
     path("config/", CheckoutConfigApi.as_view(), name="config"),
     path("appointments/", AppointmentCreateApi.as_view(), name="appointment-create"),
     path("appointments/<uuid:appointment_id>/", AppointmentDetailApi.as_view(), name="appointment-detail"),
+    path(
+        "appointments/<uuid:appointment_id>/cancel/",
+        AppointmentCancelApi.as_view(),
+        name="appointment-cancel",
+    ),
 ]

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
+
+from config.startup_checks import check_provider_settings
+from conftest import booking, stripe_event, stripe_signature
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tight_rates(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache.clear()
+    monkeypatch.setattr(
+        ScopedRateThrottle,
+        "THROTTLE_RATES",
+        {"booking": "3/min", "payment_session": "3/min", "sync": "3/min"},
+    )
+
+
+def test_booking_is_rate_limited_with_retry_after(api: APIClient, tight_rates: None) -> None:
+    statuses = [api.post("/api/appointments/", {}, format="json").status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    limited = api.post("/api/appointments/", booking(), format="json")
+    assert limited.status_code == 429
+    assert limited.json()["code"] == "throttled"
+    assert int(limited["Retry-After"]) > 0
+
+
+def test_sync_and_session_creation_are_rate_limited(api: APIClient, tight_rates: None) -> None:
+    url = "/api/payment-sessions/00000000-0000-0000-0000-000000000000/sync/"
+    assert [api.post(url).status_code for _ in range(4)] == [404, 404, 404, 429]
+    start = "/api/appointments/00000000-0000-0000-0000-000000000000/payment-sessions/"
+    assert [api.post(start, {"provider": "stripe"}, format="json").status_code for _ in range(4)][-1] == 429
+
+
+def test_webhooks_are_not_throttled(api: APIClient, tight_rates: None) -> None:
+    body = stripe_event("customer.created", {"object": "customer"})
+    codes = {
+        api.post(
+            "/api/webhooks/stripe/",
+            data=body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=stripe_signature(body),
+        ).status_code
+        for _ in range(10)
+    }
+    assert codes == {200}
+
+
+def _settings(**overrides: Any) -> dict[str, Any]:
+    base = {
+        "DEBUG": False,
+        "PAYMENTS_LIVE_MODE": False,
+        "TRUEMED_WEBHOOK_MODE": "legacy",
+        "STRIPE_SECRET_KEY": "sk_test_sandbox",
+        "STRIPE_WEBHOOK_SECRET": "whsec_sandbox_not_a_secret",
+        "STRIPE_API_BASE": "http://sandbox:8100/stripe",
+        "TRUEMED_API_KEY": "tm_sandbox_api_key",
+        "TRUEMED_WEBHOOK_SECRET": "tm_sandbox_webhook_secret",
+        "TRUEMED_API_BASE": "http://sandbox:8100/truemed",
+    }
+    base.update(overrides)
+    return base
+
+
+def test_startup_checks() -> None:
+    check_provider_settings(_settings())  # the demo against the sandbox is fine
+    with pytest.raises(ImproperlyConfigured, match="live"):
+        check_provider_settings(_settings(PAYMENTS_LIVE_MODE=True))
+    with pytest.raises(ImproperlyConfigured, match="PAYMENTS_LIVE_MODE is off"):
+        check_provider_settings(_settings(STRIPE_SECRET_KEY="sk_live_abc"))
+    with pytest.raises(ImproperlyConfigured, match="STRIPE_SECRET_KEY"):
+        check_provider_settings(_settings(STRIPE_API_BASE="https://api.stripe.com"))
+    with pytest.raises(ImproperlyConfigured, match="sandbox"):
+        check_provider_settings(
+            _settings(
+                PAYMENTS_LIVE_MODE=True,
+                STRIPE_SECRET_KEY="sk_live_abc",
+                STRIPE_API_BASE="http://127.0.0.1:8100/stripe",
+            )
+        )
+    with pytest.raises(ImproperlyConfigured, match="TRUEMED_WEBHOOK_MODE"):
+        check_provider_settings(_settings(TRUEMED_WEBHOOK_MODE="maybe"))
+    check_provider_settings(
+        _settings(
+            STRIPE_API_BASE="https://api.stripe.com",
+            STRIPE_SECRET_KEY="sk_test_real",
+            STRIPE_WEBHOOK_SECRET="whsec_real",
+        )
+    )

@@ -1,0 +1,132 @@
+"""The periodic reconcile job: expire abandoned holds, re-poll stuck sessions.
+
+Safe with several copies running at once: each row is claimed with SELECT ... FOR UPDATE SKIP LOCKED (on
+PostgreSQL), so a copy skips what another is working on; SQLite's immediate transactions serialise them, and
+each claim re-checks the row's state, so nothing is acted on twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from sofia_checkout.appointments.models import Appointment, AppointmentStatus
+from sofia_checkout.core.errors import DomainError
+from sofia_checkout.payments.models import PaymentSession
+from sofia_checkout.payments.providers.base import ProviderError, ProviderSession
+from sofia_checkout.payments.providers.registry import get_provider
+from sofia_checkout.payments.services import payment_session_apply_provider_state
+from sofia_checkout.payments.statuses import LIVE_PAYMENT_STATUSES, PaymentStatus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ReconcileReport:
+    expired_appointments: int = 0
+    kept_because_paid: int = 0
+    sessions_polled: int = 0
+    sessions_changed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _refresh_live_sessions(appointment: Appointment, report: ReconcileReport) -> bool:
+    """Ask the provider about each live session; stop unpaid ones. True if money arrived or is in review."""
+    for session in PaymentSession.objects.filter(appointment=appointment, status__in=LIVE_PAYMENT_STATUSES):
+        if not session.provider_session_id:
+            state = ProviderSession("", PaymentStatus.CANCELED, "abandoned_before_creation")
+        else:
+            adapter = get_provider(session.provider)
+            state = adapter.retrieve_session(session.provider_session_id)
+            if state.status in {PaymentStatus.OPEN, PaymentStatus.CREATING}:
+                state = adapter.cancel_session(session.provider_session_id)
+                if state.status in {PaymentStatus.OPEN, PaymentStatus.CREATING}:
+                    state = ProviderSession(
+                        state.provider_session_id, PaymentStatus.EXPIRED, state.provider_status
+                    )
+        updated = payment_session_apply_provider_state(
+            payment_session_id=session.id, state=state, source="reconcile"
+        )
+        if updated.status in {PaymentStatus.PAID, PaymentStatus.PROCESSING}:
+            return True
+    return False
+
+
+def expire_abandoned(*, now: datetime, report: ReconcileReport, limit: int = 100) -> None:
+    candidates = list(
+        Appointment.objects.filter(status=AppointmentStatus.PENDING_PAYMENT, hold_expires_at__lte=now)
+        .order_by("hold_expires_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for appointment_id in candidates:
+        try:
+            with transaction.atomic():
+                appointment = (
+                    Appointment.objects.select_for_update(skip_locked=True)
+                    .filter(
+                        pk=appointment_id, status=AppointmentStatus.PENDING_PAYMENT, hold_expires_at__lte=now
+                    )
+                    .first()
+                )
+                if appointment is None:
+                    continue  # another copy holds it, or it changed meanwhile
+                if _refresh_live_sessions(appointment, report):
+                    report.kept_because_paid += 1
+                    continue
+                appointment.refresh_from_db()
+                if appointment.status == AppointmentStatus.PENDING_PAYMENT:
+                    appointment.status = AppointmentStatus.EXPIRED
+                    appointment.save(update_fields=["status", "updated_at"])
+                    report.expired_appointments += 1
+                    logger.info("hold expired", extra={"appointment_id": str(appointment.id)})
+        except (ProviderError, DomainError) as exc:
+            report.errors.append(f"{appointment_id}: {exc}")
+            logger.warning("reconcile: could not expire", extra={"appointment_id": str(appointment_id)})
+
+
+def repoll_stuck(*, now: datetime, report: ReconcileReport, limit: int = 100) -> None:
+    """Sessions open/processing for longer than RECONCILE_STALE_MINUTES: a missed webhook still ends right."""
+    stale_before = now - timedelta(minutes=settings.RECONCILE_STALE_MINUTES)
+    candidates = list(
+        PaymentSession.objects.filter(
+            status__in=(PaymentStatus.OPEN, PaymentStatus.PROCESSING), updated_at__lte=stale_before
+        )
+        .filter(Q(last_synced_at__isnull=True) | Q(last_synced_at__lte=stale_before))
+        .exclude(provider_session_id=None)
+        .values_list("pk", flat=True)[:limit]
+    )
+    for session_id in candidates:
+        try:
+            with transaction.atomic():
+                session = (
+                    PaymentSession.objects.select_for_update(skip_locked=True)
+                    .filter(pk=session_id, status__in=(PaymentStatus.OPEN, PaymentStatus.PROCESSING))
+                    .filter(Q(last_synced_at__isnull=True) | Q(last_synced_at__lte=stale_before))
+                    .first()
+                )
+                if session is None:
+                    continue
+                state = get_provider(session.provider).retrieve_session(session.provider_session_id or "")
+                report.sessions_polled += 1
+                updated = payment_session_apply_provider_state(
+                    payment_session_id=session.id, state=state, source="reconcile"
+                )
+                if updated.status != session.status:
+                    report.sessions_changed += 1
+        except (ProviderError, DomainError) as exc:
+            report.errors.append(f"{session_id}: {exc}")
+
+
+def payments_reconcile(*, now: datetime | None = None) -> ReconcileReport:
+    """One pass of the job. Provider failures are reported and left for the next pass."""
+    now = now or timezone.now()
+    report = ReconcileReport()
+    repoll_stuck(now=now, report=report)
+    expire_abandoned(now=now, report=report)
+    return report

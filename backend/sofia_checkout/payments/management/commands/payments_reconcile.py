@@ -1,0 +1,30 @@
+"""`python manage.py payments_reconcile [--loop SECONDS]`: run from cron or a compose service."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from sofia_checkout.payments.lifecycle import payments_reconcile
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Expire abandoned holds and re-poll payment sessions stuck in open/processing."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--loop", type=float, default=0, help="Repeat every N seconds (0: run once).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        while True:
+            report = payments_reconcile()
+            self.stdout.write(json.dumps({"reconcile": asdict(report)}))
+            if not options["loop"]:
+                return
+            time.sleep(options["loop"])
