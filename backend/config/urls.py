@@ -13,5 +13,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 
+handler400 = "sofia_checkout.core.views.bad_request"
+handler403 = "sofia_checkout.core.views.permission_denied"
 handler404 = "sofia_checkout.core.views.not_found"
 handler500 = "sofia_checkout.core.views.server_error"

@@ -49,6 +49,14 @@ class ReadyApi(APIView):
         return Response({"status": "ok", "database": "ok"})
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(envelope("bad_request", "The request could not be understood."), status=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(envelope("permission_denied", "Not allowed."), status=403)
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(envelope("not_found", "Not found."), status=404)
 

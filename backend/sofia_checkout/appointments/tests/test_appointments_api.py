@@ -187,3 +187,11 @@ def test_health_and_ready(api: APIClient) -> None:
     assert api.get("/api/health/").json() == {"status": "ok"}
     assert api.get("/api/ready/").json() == {"status": "ok", "database": "ok"}
     assert api.get("/api/health/").headers["X-Request-ID"]
+
+
+def test_unknown_host_gets_json_not_html() -> None:
+    from django.test import Client
+
+    response = Client(HTTP_HOST="evil.example").get("/api/health/")
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
