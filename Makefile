@@ -69,6 +69,7 @@ test-backend-postgres: $(BACKEND_STAMP) ## The backend suite again on PostgreSQL
 
 test-frontend: $(FRONTEND_STAMP) ## ESLint, tsc, Vitest, production build
 	cd frontend && npm run check && npm run build
+	bash scripts/check-bundle-secrets.sh frontend/dist
 
 e2e: $(BACKEND_STAMP) $(FRONTEND_STAMP) ## Playwright in Chromium against backend + sandbox + built SPA
 	cd frontend && npm run e2e

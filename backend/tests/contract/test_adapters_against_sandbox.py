@@ -1,0 +1,220 @@
+"""Contract: the real adapters (stripe SDK, httpx Truemed client) against the running provider sandbox."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sofia_checkout.payments.providers.base import (
+    CreateSessionRequest,
+    ProviderRejectedError,
+    ProviderUnavailableError,
+    RefundRequest,
+)
+from sofia_checkout.payments.providers.stripe_checkout.adapter import StripeCheckoutProvider
+from sofia_checkout.payments.providers.truemed.adapter import TruemedProvider
+from sofia_checkout.payments.statuses import PaymentStatus
+from tests.contract.conftest import SANDBOX_STRIPE_WHSEC, SANDBOX_TRUEMED_KEY, SANDBOX_TRUEMED_WHSEC, Sandbox
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.fixture
+def fresh(sandbox: Sandbox) -> Sandbox:
+    sandbox.reset()
+    return sandbox
+
+
+def stripe_adapter(
+    sandbox: Sandbox, *, key: str = "sk_test_contract", timeout: float = 5
+) -> StripeCheckoutProvider:
+    return StripeCheckoutProvider(
+        secret_key=key,
+        webhook_secret=SANDBOX_STRIPE_WHSEC,
+        api_base=f"{sandbox.url}/stripe",
+        timeout=timeout,
+        max_retries=0,
+    )
+
+
+def truemed_adapter(
+    sandbox: Sandbox, *, key: str = SANDBOX_TRUEMED_KEY, timeout: float = 5
+) -> TruemedProvider:
+    return TruemedProvider(
+        api_key=key,
+        api_base=f"{sandbox.url}/truemed",
+        webhook_secret=SANDBOX_TRUEMED_WHSEC,
+        webhook_mode="legacy",
+        timeout=timeout,
+        max_retries=1,
+    )
+
+
+def request(**overrides: object) -> CreateSessionRequest:
+    base = CreateSessionRequest(
+        payment_session_id=str(uuid.uuid4()),
+        appointment_id=str(uuid.uuid4()),
+        idempotency_key=f"contract-{uuid.uuid4()}",
+        amount_cents=15000,
+        currency="usd",
+        sku="initial_consultation",
+        description="Initial consultation (60 min) with Dr. Ana Reyes",
+        customer_email="jane@example.com",
+        customer_name="Jane Doe",
+        customer_state="CA",
+        success_url="http://127.0.0.1:5173/checkout/return?x=1&session_id={CHECKOUT_SESSION_ID}",
+        cancel_url="http://127.0.0.1:5173/checkout/cancelled?x=1",
+        expires_at=datetime.now(UTC) + timedelta(hours=1),
+    )
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+# --- Stripe --------------------------------------------------------------------------------------
+
+
+def test_stripe_create_retrieve_expire(fresh: Sandbox) -> None:
+    adapter = stripe_adapter(fresh)
+    req = request()
+    created = adapter.create_session(req)
+    assert created.provider_session_id.startswith("cs_test_")
+    assert created.status == PaymentStatus.OPEN
+    assert created.amount_cents == 15000
+    assert created.currency == "usd"
+    assert created.redirect_url
+    assert created.redirect_url.startswith(fresh.url)
+    assert created.our_payment_session_id == req.payment_session_id
+    read = adapter.retrieve_session(created.provider_session_id)
+    assert read.status == PaymentStatus.OPEN
+    expired = adapter.cancel_session(created.provider_session_id)
+    assert expired.status == PaymentStatus.EXPIRED
+    # Expiring again is refused by Stripe; the adapter answers with the current state instead.
+    assert adapter.cancel_session(created.provider_session_id).status == PaymentStatus.EXPIRED
+
+
+def test_stripe_idempotency(fresh: Sandbox) -> None:
+    adapter = stripe_adapter(fresh)
+    req = request()
+    first = adapter.create_session(req)
+    again = adapter.create_session(req)
+    assert again.provider_session_id == first.provider_session_id
+    with pytest.raises(ProviderRejectedError) as changed:
+        adapter.create_session(replace(req, amount_cents=9999))
+    assert changed.value.http_status == 400
+
+
+def test_stripe_rules_and_errors(fresh: Sandbox) -> None:
+    adapter = stripe_adapter(fresh)
+    with pytest.raises(ProviderRejectedError):
+        adapter.create_session(request(expires_at=datetime.now(UTC) + timedelta(minutes=5)))
+    with pytest.raises(ProviderRejectedError):
+        adapter.create_session(request(expires_at=datetime.now(UTC) + timedelta(hours=30)))
+    with pytest.raises(ProviderRejectedError) as missing:
+        adapter.retrieve_session("cs_test_does_not_exist")
+    assert missing.value.http_status == 404
+    with pytest.raises(ProviderRejectedError) as auth:
+        stripe_adapter(fresh, key="sk_wrong").create_session(request())
+    assert auth.value.http_status == 401
+
+
+def test_stripe_paid_then_refund(fresh: Sandbox) -> None:
+    adapter = stripe_adapter(fresh)
+    created = adapter.create_session(request())
+    fresh.control(
+        "POST",
+        f"/stripe/sessions/{created.provider_session_id}/complete",
+        json={"outcome": "paid", "delivery": "none"},
+    )
+    paid = adapter.retrieve_session(created.provider_session_id)
+    assert paid.status == PaymentStatus.PAID
+    assert paid.payment_reference.startswith("pi_")
+    refund = adapter.refund(
+        RefundRequest(
+            paid.payment_reference, created.provider_session_id, 15000, idempotency_key=f"r-{uuid.uuid4()}"
+        )
+    )
+    assert refund.succeeded
+    assert refund.provider_refund_id.startswith("re_")
+
+
+def test_stripe_faults(fresh: Sandbox) -> None:
+    adapter = stripe_adapter(fresh, timeout=1)
+    fresh.configure(error_rate=1)
+    with pytest.raises(ProviderUnavailableError):
+        adapter.create_session(request())
+    fresh.configure(error_rate=0, timeout_rate=1)
+    started = time.monotonic()
+    with pytest.raises(ProviderUnavailableError):
+        adapter.create_session(request())
+    assert time.monotonic() - started < 5
+    fresh.configure(timeout_rate=0, latency_ms=200)
+    started = time.monotonic()
+    adapter.create_session(request())
+    assert time.monotonic() - started >= 0.2
+
+
+# --- Truemed -------------------------------------------------------------------------------------
+
+
+def test_truemed_create_retrieve_cancel(fresh: Sandbox) -> None:
+    adapter = truemed_adapter(fresh)
+    req = request(
+        success_url="http://127.0.0.1:5173/checkout/return?truemed_session_id={{payment_session_id}}"
+    )
+    created = adapter.create_session(req)
+    uuid.UUID(created.provider_session_id)
+    assert created.redirect_url
+    assert created.redirect_url.startswith(fresh.url)
+    read = adapter.retrieve_session(created.provider_session_id)
+    assert read.status == PaymentStatus.OPEN
+    assert read.provider_status == "pending"
+    assert read.amount_cents == 15000
+    assert read.our_payment_session_id == req.payment_session_id
+    cancelled = adapter.cancel_session(created.provider_session_id)
+    assert cancelled.status == PaymentStatus.CANCELED
+    assert adapter.cancel_session(created.provider_session_id).status == PaymentStatus.CANCELED
+
+
+def test_truemed_idempotency_and_errors(fresh: Sandbox) -> None:
+    adapter = truemed_adapter(fresh)
+    req = request()
+    assert adapter.create_session(req).provider_session_id == adapter.create_session(req).provider_session_id
+    with pytest.raises(ProviderRejectedError) as auth:
+        truemed_adapter(fresh, key="wrong").create_session(request())
+    assert auth.value.http_status == 401
+    with pytest.raises(ProviderRejectedError) as missing:
+        adapter.retrieve_session(str(uuid.uuid4()))
+    assert missing.value.http_status == 404
+    with pytest.raises(ProviderRejectedError) as negative:
+        adapter.create_session(request(amount_cents=-5))
+    assert negative.value.http_status == 400
+
+
+def test_truemed_captured_then_refund(fresh: Sandbox) -> None:
+    adapter = truemed_adapter(fresh)
+    created = adapter.create_session(request())
+    fresh.control(
+        "POST",
+        f"/truemed/payment_sessions/{created.provider_session_id}/complete",
+        json={"outcome": "captured", "delivery": "none"},
+    )
+    assert adapter.retrieve_session(created.provider_session_id).status == PaymentStatus.PAID
+    result = adapter.refund(
+        RefundRequest(created.provider_session_id, created.provider_session_id, 15000, f"r-{uuid.uuid4()}")
+    )
+    assert result.provider_refund_id
+
+
+def test_truemed_faults(fresh: Sandbox) -> None:
+    adapter = truemed_adapter(fresh, timeout=1)
+    fresh.configure(error_rate=1)
+    with pytest.raises(ProviderUnavailableError):
+        adapter.create_session(request())
+    fresh.configure(error_rate=0, timeout_rate=1)
+    started = time.monotonic()
+    with pytest.raises(ProviderUnavailableError):
+        adapter.create_session(request())
+    assert time.monotonic() - started < 5
