@@ -182,20 +182,31 @@ def payment_session_apply_provider_state(
         return session
 
 
-def _cancel_other_live_session(appointment_id: uuid.UUID, provider: str) -> None:
-    """Cancel a live session of the other method first, so one appointment can never be paid twice."""
-    session = (
-        PaymentSession.objects.filter(appointment_id=appointment_id, status__in=LIVE_PAYMENT_STATUSES)
-        .exclude(provider=provider)
-        .first()
-    )
-    if session is None:
+def _reusable(session: PaymentSession, provider: str, now: datetime) -> bool:
+    """A live session the shopper can still use for `provider`: open and not about to expire, or an attempt
+    whose provider never answered and whose stored parameters Stripe would still accept."""
+    if session.provider != provider:
+        return False
+    if session.status == PaymentStatus.OPEN:
+        return session.expires_at > now + timedelta(minutes=1)
+    if session.status == PaymentStatus.CREATING:
+        return session.expires_at > now + _MIN_PROVIDER_EXPIRY
+    return False
+
+
+def _cancel_unusable_live_session(appointment_id: uuid.UUID, provider: str, now: datetime) -> None:
+    """Cancel at the provider a live session that will not be reused (the other method, or one about to
+    expire) before a new one is made, so one appointment can never be paid twice."""
+    session = PaymentSession.objects.filter(
+        appointment_id=appointment_id, status__in=LIVE_PAYMENT_STATUSES
+    ).first()
+    if session is None or session.status == PaymentStatus.PROCESSING or _reusable(session, provider, now):
         return
     payment_session_cancel(payment_session=session)
     session.refresh_from_db()
     if session.status in {PaymentStatus.PAID, PaymentStatus.PROCESSING}:
         raise Conflict(
-            "A payment with the other method has already been made.", errors={"provider": [session.provider]}
+            "A payment for this appointment has already been made.", errors={"provider": [session.provider]}
         )
 
 
@@ -242,18 +253,12 @@ def _reserve_attempt(
         live = PaymentSession.objects.filter(
             appointment=appointment, status__in=LIVE_PAYMENT_STATUSES
         ).first()
-        if live is not None and live.provider == provider:
-            if live.status == PaymentStatus.OPEN and live.expires_at > now + timedelta(minutes=1):
-                return live, True
-            if live.status == PaymentStatus.CREATING and live.expires_at > now + _MIN_PROVIDER_EXPIRY:
-                return live, False  # a previous try never got an answer: resend the same key and parameters
-            live.status = (
-                PaymentStatus.EXPIRED if live.status == PaymentStatus.OPEN else PaymentStatus.CANCELED
-            )
-            live.provider_status = live.provider_status or "abandoned"
-            live.save(update_fields=["status", "provider_status", "updated_at"])
-        elif live is not None:
-            raise Conflict("Another payment attempt is still open.", errors={"provider": [live.provider]})
+        if live is not None:
+            if not _reusable(live, provider, now):
+                # Cancelled before we got here unless a parallel request started another method meanwhile.
+                raise Conflict("Another payment attempt is still open.", errors={"provider": [live.provider]})
+            # OPEN: ready to use. CREATING: a previous try never got an answer; resend its key and parameters.
+            return live, live.status == PaymentStatus.OPEN
         attempt = PaymentSession.objects.filter(appointment=appointment, provider=provider).count() + 1
         session = PaymentSession.objects.create(
             appointment=appointment,
@@ -283,7 +288,7 @@ def payment_session_start(
         uuid.UUID(str(appointment_id))
     except ValueError:
         raise NotFound("No appointment with this id.") from None
-    _cancel_other_live_session(uuid.UUID(str(appointment_id)), provider)
+    _cancel_unusable_live_session(uuid.UUID(str(appointment_id)), provider, now)
     try:
         session, ready = _reserve_attempt(appointment_id=appointment_id, provider=provider, now=now)
     except IntegrityError:

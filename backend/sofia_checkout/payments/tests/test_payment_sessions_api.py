@@ -260,3 +260,26 @@ def test_session_404s(api: APIClient) -> None:
         api.get("/api/payment-sessions/00000000-0000-0000-0000-000000000000/").json()["code"] == "not_found"
     )
     assert api.post("/api/payment-sessions/00000000-0000-0000-0000-000000000000/sync/").status_code == 404
+
+
+def test_session_about_to_expire_is_cancelled_at_the_provider_before_a_new_one(
+    api: APIClient, book: Any, truemed_mock: TruemedMock
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    appointment = book()
+    old_id = truemed_mock.answer_create()
+    first = start(api, appointment["id"], "truemed").json()
+    PaymentSession.objects.filter(pk=first["id"]).update(expires_at=timezone.now() + timedelta(seconds=30))
+    cancel = truemed_mock.router.post(f"{TRUEMED_BASE}/payments/v1/payment_session/{old_id}/cancel").mock(
+        return_value=httpx.Response(200, json={"id": old_id})
+    )
+    truemed_mock.retrieve(old_id, "canceled")
+    truemed_mock.answer_create()
+    second = start(api, appointment["id"], "truemed")
+    assert second.status_code == 201
+    assert second.json()["id"] != first["id"]
+    assert cancel.call_count == 1  # the old link can no longer take money
+    assert PaymentSession.objects.get(pk=first["id"]).status == "canceled"
