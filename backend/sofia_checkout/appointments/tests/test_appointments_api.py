@@ -195,3 +195,9 @@ def test_unknown_host_gets_json_not_html() -> None:
     response = Client(HTTP_HOST="evil.example").get("/api/health/")
     assert response.status_code == 400
     assert response.json()["code"] == "bad_request"
+
+
+def test_no_listing_of_other_patients(api: APIClient, book: Any) -> None:
+    book()
+    assert api.get("/api/appointments/").status_code == 405
+    assert api.get("/api/payment-sessions/").status_code == 404
