@@ -72,20 +72,23 @@ def start_sandbox(tmp_dir: Path, *, webhook_base: str, mode: str = "legacy") -> 
         "TRUEMED_WEBHOOK_SECRET": SANDBOX_TRUEMED_WHSEC,
     }
     log = tmp_dir / f"sandbox-{port}.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "provider_sandbox"],
-        cwd=BACKEND_DIR,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as log_file:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "provider_sandbox"],
+            cwd=BACKEND_DIR,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"sandbox exited: {log.read_text()}")
         try:
-            if httpx.get(f"{url}/_sandbox/health", timeout=1).status_code == 200:
+            with httpx.Client(timeout=1) as probe:
+                healthy = probe.get(f"{url}/_sandbox/health").status_code == 200
+            if healthy:
                 return Sandbox(url, process, log)
         except httpx.TransportError:
             time.sleep(0.1)
@@ -94,6 +97,7 @@ def start_sandbox(tmp_dir: Path, *, webhook_base: str, mode: str = "legacy") -> 
 
 
 def stop_sandbox(sandbox: Sandbox) -> None:
+    sandbox.http.close()
     sandbox.process.terminate()
     try:
         sandbox.process.wait(timeout=10)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -20,13 +21,20 @@ from sofia_checkout.payments.providers.truemed.adapter import TruemedProvider
 from sofia_checkout.payments.statuses import PaymentStatus
 from tests.contract.conftest import SANDBOX_STRIPE_WHSEC, SANDBOX_TRUEMED_KEY, SANDBOX_TRUEMED_WHSEC, Sandbox
 
-pytestmark = pytest.mark.contract
+# The sandbox sends webhooks as the real providers would (an expire sends checkout.session.expired); they
+# reach the live backend, configured for this sandbox by `use_sandbox`, and are recorded there.
+pytestmark = [pytest.mark.contract, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def fresh(sandbox: Sandbox) -> Sandbox:
-    sandbox.reset()
-    return sandbox
+def fresh(use_sandbox: Sandbox) -> Iterator[Sandbox]:
+    yield use_sandbox
+    for adapter in _opened:
+        adapter.close()
+    _opened.clear()
+
+
+_opened: list[StripeCheckoutProvider | TruemedProvider] = []
 
 
 def stripe_adapter(
@@ -44,7 +52,7 @@ def stripe_adapter(
 def truemed_adapter(
     sandbox: Sandbox, *, key: str = SANDBOX_TRUEMED_KEY, timeout: float = 5
 ) -> TruemedProvider:
-    return TruemedProvider(
+    adapter = TruemedProvider(
         api_key=key,
         api_base=f"{sandbox.url}/truemed",
         webhook_secret=SANDBOX_TRUEMED_WHSEC,
@@ -52,6 +60,8 @@ def truemed_adapter(
         timeout=timeout,
         max_retries=1,
     )
+    _opened.append(adapter)
+    return adapter
 
 
 def request(**overrides: object) -> CreateSessionRequest:

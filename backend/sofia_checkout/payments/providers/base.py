@@ -121,3 +121,7 @@ class PaymentProvider(Protocol):
     def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> WebhookNotice:
         """Authenticate and parse one delivery. Raises WebhookAuthError, or ValueError on a malformed body."""
         ...
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+import threading
 from typing import Any
 
 from django.conf import settings
@@ -14,8 +14,10 @@ from sofia_checkout.payments.providers.base import PaymentProvider
 from sofia_checkout.payments.providers.stripe_checkout.adapter import StripeCheckoutProvider
 from sofia_checkout.payments.providers.truemed.adapter import TruemedProvider
 
+_adapters: dict[str, PaymentProvider] = {}
+_lock = threading.Lock()
 
-@cache
+
 def _build(name: str) -> PaymentProvider:
     if name == "stripe":
         return StripeCheckoutProvider(
@@ -25,16 +27,14 @@ def _build(name: str) -> PaymentProvider:
             timeout=settings.PROVIDER_TIMEOUT_SECONDS,
             max_retries=settings.PROVIDER_MAX_RETRIES,
         )
-    if name == "truemed":
-        return TruemedProvider(
-            api_key=settings.TRUEMED_API_KEY,
-            api_base=settings.TRUEMED_API_BASE,
-            webhook_secret=settings.TRUEMED_WEBHOOK_SECRET,
-            webhook_mode=settings.TRUEMED_WEBHOOK_MODE,
-            timeout=settings.PROVIDER_TIMEOUT_SECONDS,
-            max_retries=settings.PROVIDER_MAX_RETRIES,
-        )
-    raise KeyError(name)
+    return TruemedProvider(
+        api_key=settings.TRUEMED_API_KEY,
+        api_base=settings.TRUEMED_API_BASE,
+        webhook_secret=settings.TRUEMED_WEBHOOK_SECRET,
+        webhook_mode=settings.TRUEMED_WEBHOOK_MODE,
+        timeout=settings.PROVIDER_TIMEOUT_SECONDS,
+        max_retries=settings.PROVIDER_MAX_RETRIES,
+    )
 
 
 def enabled_providers() -> list[str]:
@@ -42,12 +42,23 @@ def enabled_providers() -> list[str]:
 
 
 def get_provider(name: str) -> PaymentProvider:
-    """The adapter for an enabled provider; ValidationFailed on the `provider` field otherwise."""
+    """The adapter for an enabled provider (one per process, pooled); ValidationFailed otherwise."""
     if name not in enabled_providers():
         raise ValidationFailed(errors={"provider": [f"Choose one of: {', '.join(enabled_providers())}."]})
-    return _build(name)
+    with _lock:
+        if name not in _adapters:
+            _adapters[name] = _build(name)
+        return _adapters[name]
+
+
+def close_providers() -> None:
+    """Close the adapters' connection pools and forget them (settings changed, or shutting down)."""
+    with _lock:
+        for adapter in _adapters.values():
+            adapter.close()
+        _adapters.clear()
 
 
 @receiver(setting_changed)
 def _reset_on_settings_change(**kwargs: Any) -> None:
-    _build.cache_clear()
+    close_providers()

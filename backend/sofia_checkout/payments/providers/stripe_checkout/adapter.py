@@ -82,14 +82,18 @@ class StripeCheckoutProvider:
         self, *, secret_key: str, webhook_secret: str, api_base: str, timeout: float, max_retries: int
     ) -> None:
         self._webhook_secret = webhook_secret
+        # respx can intercept httpx, and sync calls need allow_sync_methods.
+        self._http_client = stripe.HTTPXClient(timeout=timeout, allow_sync_methods=True)
         self._client = stripe.StripeClient(
             secret_key,
-            # respx can intercept httpx, and sync calls need allow_sync_methods.
-            http_client=stripe.HTTPXClient(timeout=timeout, allow_sync_methods=True),
+            http_client=self._http_client,
             base_addresses={"api": api_base.rstrip("/")},
             # Retries resend the same idempotency key, so they cannot duplicate a session.
             max_network_retries=max_retries,
         )
+
+    def close(self) -> None:
+        self._http_client.close()
 
     @staticmethod
     def _options(idempotency_key: str | None = None) -> stripe.RequestOptions:

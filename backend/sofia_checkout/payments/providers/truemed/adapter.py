@@ -71,6 +71,9 @@ class TruemedProvider:
             transport=transport,
         )
 
+    def close(self) -> None:
+        self._http.close()
+
     def _call(self, method: str, path: str, *, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """One HTTP call; transport failures, 5xx, 429 and non-JSON answers are ProviderUnavailableError."""
         action = f"Truemed {method} {path.rsplit('/', maxsplit=1)[-1] or path}"

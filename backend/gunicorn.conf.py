@@ -1,0 +1,48 @@
+"""gunicorn settings, all from the environment (the same names in the container and on a bare host).
+
+Run from backend/: `gunicorn config.wsgi -c gunicorn.conf.py` (scripts/start-backend.sh does this).
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, "") or default
+
+
+# The image sets HOST=0.0.0.0 (the container's network is the boundary); on a bare host keep 127.0.0.1.
+bind = f"{_env('HOST', '127.0.0.1')}:{_env('PORT', '8000')}"
+workers = int(_env("WEB_CONCURRENCY", "2"))
+threads = int(_env("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+# A request is bounded by the provider calls (PROVIDER_TIMEOUT_SECONDS=10, retried reads): 30 s covers it.
+timeout = int(_env("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then so a slow leak never becomes an outage.
+max_requests = 2000
+max_requests_jitter = 200
+# Heartbeat files on tmpfs: a container's overlay filesystem can stall workers into false timeouts.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - tmpfs, not a temp file
+
+# Which proxies may set X-Forwarded-*; Django only trusts X-Forwarded-Proto with DJANGO_SECURE_PROXY=1.
+forwarded_allow_ips = _env("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# Logs go to stdout/stderr, one line per request; the request id is the one RequestIdMiddleware answers with.
+accesslog = "-"
+errorlog = "-"
+loglevel = _env("LOG_LEVEL", "info").lower()
+if _env("LOG_FORMAT", "json") == "json":
+    access_log_format = (
+        '{"time": "%(t)s", "level": "INFO", "logger": "gunicorn.access", "method": "%(m)s", '
+        '"path": "%(U)s", "status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, '
+        '"remote_addr": "%(h)s", "request_id": "%({x-request-id}o)s"}'
+    )
+else:
+    access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
+
+# gunicorn's control socket lives in $HOME, shared by every instance of a user (and not writable in the
+# image); nothing here uses it.
+control_socket_disable = True

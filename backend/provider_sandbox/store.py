@@ -1,0 +1,170 @@
+"""In-memory state of both emulated providers, shared by API routes, hosted pages and control routes.
+
+All request handling runs on one asyncio loop: code between two awaits is atomic. `lock` still serialises
+each request's read-check-write (idempotency lookup + create), so a future await inside a handler cannot
+open a race; it is never held while webhooks are being delivered (the backend calls back into the sandbox
+while it handles a webhook).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+
+from provider_sandbox.config import SandboxConfig
+
+if TYPE_CHECKING:
+    from provider_sandbox.stripe_objects import PaymentIntentRecord, StripeRefund, StripeSession
+    from provider_sandbox.truemed_objects import TruemedSession
+
+logger = logging.getLogger(__name__)
+
+Provider = Literal["stripe", "truemed"]
+
+
+@dataclass
+class WebhookEvent:
+    """One notification a provider generated. `body` is kept verbatim so a replay is byte-identical."""
+
+    provider: Provider
+    event_id: str
+    event_type: str
+    session_id: str
+    status: str
+    body: bytes
+    created: int
+
+
+@dataclass
+class Faults:
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    timeout_rate: float = 0.0
+    timeout_seconds: float = 30.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "latency_ms": self.latency_ms,
+            "error_rate": self.error_rate,
+            "timeout_rate": self.timeout_rate,
+            "timeout_seconds": self.timeout_seconds,
+        }
+
+
+@dataclass
+class StripeIdempotencyRecord:
+    endpoint: str
+    fingerprint: str
+    status_code: int
+    body: dict[str, Any]
+
+
+@dataclass
+class TruemedIdempotencyRecord:
+    fingerprint: str
+    result_id: str
+
+
+def _faults_from(config: SandboxConfig) -> Faults:
+    return Faults(
+        latency_ms=config.latency_ms,
+        error_rate=config.error_rate,
+        timeout_rate=config.timeout_rate,
+        timeout_seconds=config.timeout_seconds,
+    )
+
+
+@dataclass
+class SandboxState:
+    config: SandboxConfig
+    clock: Callable[[], float] = time.time
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    faults: Faults = field(default_factory=Faults)
+    stripe_sessions: dict[str, StripeSession] = field(default_factory=dict)
+    payment_intents: dict[str, PaymentIntentRecord] = field(default_factory=dict)
+    stripe_refunds: dict[str, StripeRefund] = field(default_factory=dict)
+    stripe_idempotency: dict[str, StripeIdempotencyRecord] = field(default_factory=dict)
+    truemed_sessions: dict[str, TruemedSession] = field(default_factory=dict)
+    truemed_create_keys: dict[str, TruemedIdempotencyRecord] = field(default_factory=dict)
+    truemed_refund_keys: dict[str, TruemedIdempotencyRecord] = field(default_factory=dict)
+    creates_per_idempotency_key: Counter[str] = field(default_factory=Counter)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+    held_requests: int = 0
+    # Set on reset so that requests held back by an injected timeout are released at once.
+    hang_release: asyncio.Event | None = None
+    _http: httpx.AsyncClient | None = None
+
+    def __post_init__(self) -> None:
+        self.faults = _faults_from(self.config)
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def http(self) -> httpx.AsyncClient:
+        """The client that sends webhooks (created on the running loop, closed at shutdown)."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self.config.webhook_timeout_seconds)
+        return self._http
+
+    def release_event(self) -> asyncio.Event:
+        if self.hang_release is None:
+            self.hang_release = asyncio.Event()
+        return self.hang_release
+
+    def release_held(self) -> None:
+        """Answer every request held back by an injected timeout now (reset, shutdown)."""
+        if self.hang_release is not None:
+            self.hang_release.set()
+            self.hang_release = None
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        """Run work after the response (webhooks, delayed capture); keep a reference so it is not lost."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.background.add(task)
+        task.add_done_callback(self._forget)
+        return task
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def cancel_background(self) -> None:
+        tasks = [t for t in self.background if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.background.difference_update(tasks)
+
+    async def reset(self) -> None:
+        """Forget every session, key, delivery and fault; stop pending captures and deliveries."""
+        await self.cancel_background()
+        self.release_held()
+        # "Clears faults": back to none at all, whatever the start-up environment asked for.
+        self.faults = Faults(timeout_seconds=self.config.timeout_seconds)
+        self.stripe_sessions.clear()
+        self.payment_intents.clear()
+        self.stripe_refunds.clear()
+        self.stripe_idempotency.clear()
+        self.truemed_sessions.clear()
+        self.truemed_create_keys.clear()
+        self.truemed_refund_keys.clear()
+        self.creates_per_idempotency_key.clear()
+        self.deliveries.clear()
+
+    async def close(self) -> None:
+        await self.cancel_background()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None

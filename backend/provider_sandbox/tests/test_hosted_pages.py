@@ -1,0 +1,251 @@
+"""Hosted pages: accessible plain-HTML forms that drive the same state changes and webhooks."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+
+from provider_sandbox.tests.conftest import Sandbox, wait_until
+
+
+@dataclass
+class Page:
+    lang: str | None = None
+    has_main: bool = False
+    h1: str = ""
+    labels: dict[str, str] = field(default_factory=dict)  # input id -> label text
+    inputs: set[str] = field(default_factory=set)
+    buttons: list[str] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+    text: str = ""
+
+
+class _Reader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.page = Page()
+        self._open: list[tuple[str, dict[str, str | None]]] = []
+        self._buffer: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "html":
+            self.page.lang = a.get("lang")
+        if tag == "main":
+            self.page.has_main = True
+        if tag in {"input", "select", "textarea"} and a.get("id"):
+            self.page.inputs.add(str(a["id"]))
+        if tag in {"h1", "label", "button", "a"} or (a.get("role") == "alert"):
+            self._open.append((tag if a.get("role") != "alert" else "alert", a))
+            self._buffer = []
+
+    def handle_data(self, data: str) -> None:
+        self._buffer.append(data)
+        self.page.text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self._open:
+            return
+        kind, attrs = self._open[-1]
+        if tag != kind and not (kind == "alert" and tag == "div"):
+            return
+        self._open.pop()
+        text = " ".join("".join(self._buffer).split())
+        if kind == "h1":
+            self.page.h1 = text
+        elif kind == "label":
+            self.page.labels[str(attrs.get("for"))] = text
+        elif kind == "button":
+            self.page.buttons.append(text)
+        elif kind == "a":
+            self.page.links.append((text, str(attrs.get("href"))))
+        elif kind == "alert":
+            self.page.alerts.append(text)
+
+
+def read_page(html: str) -> Page:
+    reader = _Reader()
+    reader.feed(html)
+    page = reader.page
+    # Every form control has a label pointing at it.
+    assert page.inputs <= set(page.labels), page.inputs - set(page.labels)
+    return page
+
+
+def accessible(page: Page) -> None:
+    assert page.lang == "en"
+    assert page.has_main
+    assert page.h1
+
+
+def path_of(url: str) -> str:
+    return url.removeprefix("http://sandbox.test")
+
+
+# --- Stripe ------------------------------------------------------------------------------------
+
+
+def test_stripe_page_shows_amount_item_and_named_controls(sandbox: Sandbox) -> None:
+    session = sandbox.stripe_session()
+    response = sandbox.client.get(path_of(session["url"]))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = read_page(response.text)
+    accessible(page)
+    assert page.h1 == "Pay $150.00"
+    assert "Initial consultation (60 min) with Dr. Ana Reyes" in page.text
+    assert page.labels["card_number"] == "Card number"
+    assert page.buttons == ["Pay", "Cancel"]
+
+
+def test_stripe_pay_with_the_success_card(sandbox: Sandbox) -> None:
+    session = sandbox.stripe_session()
+    response = sandbox.client.post(
+        f"{path_of(session['url'])}/pay", data={"card_number": "4242 4242 4242 4242"}
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == (
+        f"http://127.0.0.1:5173/checkout/return?x=1&session_id={session['id']}"
+    )
+    stored = sandbox.state.stripe_sessions[session["id"]]
+    assert (stored.status, stored.payment_status) == ("complete", "paid")
+    wait_until(lambda: len(sandbox.receiver.on("/stripe")) == 1)
+    assert json.loads(sandbox.receiver.on("/stripe")[0].body)["type"] == "checkout.session.completed"
+    # The old link now says it is paid and links back.
+    page = read_page(sandbox.client.get(path_of(session["url"])).text)
+    assert page.h1 == "Payment complete"
+
+
+@pytest.mark.parametrize(
+    ("card", "message"),
+    [
+        ("4000 0000 0000 0002", "Your card was declined."),
+        ("4000000000009995", "Your card has insufficient funds."),
+        ("1234 5678", "Your card number is invalid."),
+        ("5555 5555 5555 4444", "used a non test card"),
+    ],
+)
+def test_stripe_declined_card_stays_open(sandbox: Sandbox, card: str, message: str) -> None:
+    session = sandbox.stripe_session()
+    response = sandbox.client.post(f"{path_of(session['url'])}/pay", data={"card_number": card})
+    assert response.status_code == 200
+    page = read_page(response.text)
+    accessible(page)
+    assert any(message in alert for alert in page.alerts), page.alerts
+    assert page.buttons == ["Pay", "Cancel"]  # the shopper can retry or cancel
+    assert sandbox.state.stripe_sessions[session["id"]].status == "open"
+    retry = sandbox.client.post(f"{path_of(session['url'])}/pay", data={"card_number": "4242424242424242"})
+    assert retry.status_code == 303
+    wait_until(lambda: len(sandbox.receiver.on("/stripe")) == 1)
+    assert len(sandbox.receiver.on("/stripe")) == 1  # no webhook for the decline
+
+
+def test_stripe_cancel_returns_to_cancel_url_and_keeps_the_session_open(sandbox: Sandbox) -> None:
+    session = sandbox.stripe_session()
+    response = sandbox.client.post(f"{path_of(session['url'])}/cancel")
+    assert response.status_code == 303
+    assert response.headers["location"] == "http://127.0.0.1:5173/checkout/cancelled?x=1"
+    assert sandbox.state.stripe_sessions[session["id"]].status == "open"
+
+
+def test_stripe_expired_page_times_out(sandbox: Sandbox) -> None:
+    session = sandbox.stripe_session()
+    sandbox.control("POST", f"/stripe/sessions/{session['id']}/complete", json={"outcome": "expired"})
+    page = read_page(sandbox.client.get(path_of(session["url"])).text)
+    accessible(page)
+    assert "timed out" in page.h1
+    assert page.links == [("Return to the merchant", "http://127.0.0.1:5173/checkout/cancelled?x=1")]
+    pay = sandbox.client.post(f"{path_of(session['url'])}/pay", data={"card_number": "4242424242424242"})
+    assert "timed out" in read_page(pay.text).h1
+    assert sandbox.state.stripe_sessions[session["id"]].payment_status == "unpaid"
+
+
+def test_unknown_page_is_404(sandbox: Sandbox) -> None:
+    assert sandbox.client.get("/pay/stripe/cs_test_nope").status_code == 404
+    assert sandbox.client.get("/pay/truemed/nope").status_code == 404
+
+
+# --- Truemed -----------------------------------------------------------------------------------
+
+
+def survey_then_pay_page(sandbox: Sandbox, session: dict[str, Any]) -> Page:
+    path = path_of(session["redirect_url"])
+    survey = read_page(sandbox.client.get(path).text)
+    accessible(survey)
+    assert survey.buttons == ["Continue", "Cancel"]
+    assert survey.labels["reason"] == "Main reason for your visit"
+    assert "$150.00" in survey.text
+    assert "Initial consultation" in survey.text
+    step = sandbox.client.post(f"{path}/survey", data={"reason": "Stress", "recommended": "yes"})
+    assert step.status_code == 303
+    pay = read_page(sandbox.client.get(step.headers["location"]).text)
+    accessible(pay)
+    assert pay.h1 == "Pay $150.00 with your HSA/FSA card"
+    assert pay.buttons == ["Pay with HSA/FSA card", "Simulate rejection", "Cancel"]
+    return pay
+
+
+def test_truemed_survey_pay_then_captured_after_the_delay(sandbox: Sandbox) -> None:
+    session = sandbox.truemed_session()
+    survey_then_pay_page(sandbox, session)
+    started = time.monotonic()
+    response = sandbox.client.post(f"{path_of(session['redirect_url'])}/pay", data={"action": "pay"})
+    assert response.status_code == 303
+    assert response.headers["location"].endswith(f"truemed_session_id={session['id']}")
+    assert sandbox.state.truemed_sessions[session["id"]].status == "processing"
+    wait_until(lambda: len(sandbox.receiver.on("/truemed")) == 2)
+    assert time.monotonic() - started >= 0.05  # SANDBOX_TRUEMED_CAPTURE_DELAY_SECONDS in these tests
+    assert [json.loads(r.body)["status"] for r in sandbox.receiver.on("/truemed")] == [
+        "processing",
+        "captured",
+    ]
+    assert sandbox.state.truemed_sessions[session["id"]].status == "captured"
+    # The old link now shows the payment as received.
+    assert read_page(sandbox.client.get(path_of(session["redirect_url"])).text).h1 == "Payment received"
+
+
+def test_truemed_simulated_rejection(sandbox: Sandbox) -> None:
+    session = sandbox.truemed_session()
+    survey_then_pay_page(sandbox, session)
+    response = sandbox.client.post(f"{path_of(session['redirect_url'])}/pay", data={"action": "reject"})
+    assert response.status_code == 303
+    wait_until(lambda: len(sandbox.receiver.on("/truemed")) == 2)
+    assert [json.loads(r.body)["status"] for r in sandbox.receiver.on("/truemed")] == [
+        "processing",
+        "rejected",
+    ]
+
+
+def test_truemed_cancel_then_old_link_times_out(sandbox: Sandbox) -> None:
+    session = sandbox.truemed_session()
+    response = sandbox.client.post(f"{path_of(session['redirect_url'])}/cancel")
+    assert response.status_code == 303
+    assert response.headers["location"] == "http://127.0.0.1:5173/checkout/cancelled?x=1"
+    assert sandbox.state.truemed_sessions[session["id"]].status == "canceled"
+    wait_until(lambda: len(sandbox.receiver.on("/truemed")) == 1)
+    page = read_page(sandbox.client.get(path_of(session["redirect_url"])).text)
+    assert "timed out" in page.h1
+    assert page.links == [("Return to the merchant", "http://127.0.0.1:5173/checkout/cancelled?x=1")]
+
+
+def test_truemed_pay_step_needs_the_survey_first(sandbox: Sandbox) -> None:
+    session = sandbox.truemed_session()
+    page = read_page(sandbox.client.get(f"{path_of(session['redirect_url'])}?step=pay").text)
+    assert page.buttons == ["Continue", "Cancel"]
+
+
+def test_control_capture_wins_over_a_pending_review(make_sandbox: Any) -> None:
+    sandbox = make_sandbox(truemed_capture_delay_seconds=0.3)
+    session = sandbox.truemed_session()
+    sandbox.client.post(f"{path_of(session['redirect_url'])}/pay", data={"action": "reject"})
+    sandbox.control(
+        "POST", f"/truemed/payment_sessions/{session['id']}/complete", json={"outcome": "captured"}
+    )
+    wait_until(lambda: not sandbox.state.background)
+    assert sandbox.state.truemed_sessions[session["id"]].status == "captured"

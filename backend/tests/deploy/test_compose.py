@@ -1,0 +1,197 @@
+"""docker-compose.yml: valid for docker-compose 1.29 (what Debian ships and CI installs), and shaped right.
+
+There is no Docker engine here: `docker-compose config` validates and interpolates the file without one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.deploy.conftest import BACKEND_DIR, REPO_DIR, require_binary
+
+COMPOSE_FILE = REPO_DIR / "docker-compose.yml"
+ENV_EXAMPLE = REPO_DIR / ".env.example"
+# Set only inside the containers (not user settings, so not in .env.example): documented in docs/deploy.md.
+CONTAINER_ONLY = {"MIGRATE_ON_START", "WEB_CONCURRENCY", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
+# Read by config/settings.py but not (yet) listed in .env.example; docs/deploy.md lists them.
+SETTINGS_NOT_IN_ENV_EXAMPLE = {"DJANGO_SECURE_SSL_REDIRECT", "PAYMENTS_LIVE_MODE"}
+SERVICES = {"db", "backend", "reconcile", "sandbox", "frontend"}
+
+
+def env_example_names() -> set[str]:
+    names = set()
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        match = re.match(r"^([A-Z][A-Z0-9_]*)=", line.strip())
+        if match:
+            names.add(match.group(1))
+    return names
+
+
+def compose_config(tmp_path: Path, dotenv: str = "") -> dict[str, Any]:
+    """`docker-compose config` output, interpolated from `dotenv` only (never the caller's .env/shell)."""
+    binary = require_binary("docker-compose")
+    env_file = tmp_path / "compose.env"
+    env_file.write_text(dotenv)
+    names = env_example_names() | SETTINGS_NOT_IN_ENV_EXAMPLE
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    base = [binary, "--env-file", str(env_file), "-f", str(COMPOSE_FILE)]
+    check = subprocess.run([*base, "config", "-q"], capture_output=True, text=True, env=env, check=False)
+    assert check.returncode == 0, f"docker-compose config -q failed:\n{check.stderr}"
+    out = subprocess.run([*base, "config"], capture_output=True, text=True, env=env, check=True)
+    config: dict[str, Any] = yaml.safe_load(out.stdout)
+    return config
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return compose_config(tmp_path_factory.mktemp("compose"))
+
+
+def test_compose_file_is_valid_and_has_every_service(config: dict[str, Any]) -> None:
+    assert set(config["services"]) == SERVICES
+
+
+def test_every_service_has_a_healthcheck(config: dict[str, Any]) -> None:
+    for name, service in config["services"].items():
+        test = service.get("healthcheck", {}).get("test")
+        assert test, f"service {name} has no healthcheck"
+        assert not service["healthcheck"].get("disable"), name
+
+
+def test_db_is_postgres_16_with_a_named_volume(config: dict[str, Any]) -> None:
+    db = config["services"]["db"]
+    assert db["image"].startswith("postgres:16")
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    volume = db["volumes"][0]
+    source = volume["source"] if isinstance(volume, dict) else volume.split(":")[0]
+    assert source in config["volumes"]
+
+
+def test_backend_runs_gunicorn_through_the_start_script_after_a_healthy_db(config: dict[str, Any]) -> None:
+    backend = config["services"]["backend"]
+    assert backend["command"] == ["bash", "scripts/start-backend.sh"]
+    script = (BACKEND_DIR / "scripts" / "start-backend.sh").read_text()
+    assert 'exec "$PY" -m gunicorn config.wsgi -c gunicorn.conf.py' in script
+    assert "runserver" not in script
+    assert backend["depends_on"]["db"]["condition"] == "service_healthy"
+    env = backend["environment"]
+    assert env["MIGRATE_ON_START"] == "1"
+    assert env["DJANGO_DEBUG"] == "0"
+    assert env["DJANGO_SECURE_SSL_REDIRECT"] == "0"
+    assert env["PAYMENTS_LIVE_MODE"] == "0"
+    assert env["DATABASE_URL"].startswith("postgres://")
+    assert "@db:5432/" in env["DATABASE_URL"]
+    assert {"localhost", "127.0.0.1", "backend"} <= set(env["DJANGO_ALLOWED_HOSTS"].split(","))
+    assert "http://localhost:5173" in env["CORS_ALLOWED_ORIGINS"].split(",")
+    assert env["FRONTEND_BASE_URL"] == "http://localhost:5173"
+    assert env["STRIPE_API_BASE"] == "http://sandbox:8100/stripe"
+    assert env["TRUEMED_API_BASE"] == "http://sandbox:8100/truemed"
+    assert env["DJANGO_SECRET_KEY"].startswith("demo-only-")
+    assert len(env["DJANGO_SECRET_KEY"]) >= 50
+    assert "/api/ready/" in " ".join(backend["healthcheck"]["test"])
+    assert "8000:8000" in _ports(backend)
+
+
+def test_sandbox_and_frontend_ports_and_wiring(config: dict[str, Any]) -> None:
+    services = config["services"]
+    sandbox = services["sandbox"]
+    assert sandbox["command"] == ["bash", "scripts/start-sandbox.sh"]
+    assert sandbox["environment"]["SANDBOX_HOST"] == "0.0.0.0"  # noqa: S104 - inside the container
+    assert sandbox["environment"]["SANDBOX_PUBLIC_URL"] == "http://localhost:8100"
+    assert sandbox["environment"]["SANDBOX_STRIPE_WEBHOOK_URL"] == "http://backend:8000/api/webhooks/stripe/"
+    assert (
+        sandbox["environment"]["SANDBOX_TRUEMED_WEBHOOK_URL"] == "http://backend:8000/api/webhooks/truemed/"
+    )
+    assert "/_sandbox/health" in " ".join(sandbox["healthcheck"]["test"])
+    assert "8100:8100" in _ports(sandbox)
+    frontend = services["frontend"]
+    assert frontend["build"]["args"]["VITE_API_BASE_URL"] == "http://localhost:8000"
+    assert "5173:8080" in _ports(frontend)
+    reconcile = services["reconcile"]
+    assert "payments_reconcile" in " ".join(reconcile["command"])
+    assert reconcile["depends_on"]["backend"]["condition"] == "service_healthy"
+
+
+def test_a_dotenv_with_real_keys_switches_providers(tmp_path: Path) -> None:
+    dotenv = (
+        "STRIPE_SECRET_KEY=sk_test_realaccount\nSTRIPE_WEBHOOK_SECRET=whsec_real\n"
+        "STRIPE_API_BASE=https://api.stripe.com\nTRUEMED_API_BASE=https://dev-api.truemed.com\n"
+        "TRUEMED_API_KEY=tm_real\nTRUEMED_WEBHOOK_SECRET=tm_real_whsec\nDJANGO_SECRET_KEY=a-real-one\n"
+        "DJANGO_ALLOWED_HOSTS=checkout.example.com\n"
+    )
+    env = compose_config(tmp_path, dotenv)["services"]["backend"]["environment"]
+    assert env["STRIPE_API_BASE"] == "https://api.stripe.com"
+    assert env["STRIPE_SECRET_KEY"] == "sk_test_realaccount"
+    assert env["TRUEMED_API_BASE"] == "https://dev-api.truemed.com"
+    assert env["DJANGO_SECRET_KEY"] == "a-real-one"
+    assert env["DJANGO_ALLOWED_HOSTS"] == "checkout.example.com,backend"
+
+
+def test_compose_variable_names_are_the_env_example_names() -> None:
+    """Every name a user can set (interpolated) or the containers receive is a documented one."""
+    raw = COMPOSE_FILE.read_text()
+    documented = env_example_names()
+    interpolated = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", raw))
+    unknown = interpolated - documented - SETTINGS_NOT_IN_ENV_EXAMPLE - {"WEB_CONCURRENCY"}
+    assert not unknown, f"compose reads names that .env.example does not list: {sorted(unknown)}"
+    config = yaml.safe_load(raw)
+    for name, service in config["services"].items():
+        keys = set(service.get("environment", {}))
+        unknown = keys - documented - SETTINGS_NOT_IN_ENV_EXAMPLE - CONTAINER_ONLY
+        assert not unknown, f"service {name} sets names that .env.example does not list: {sorted(unknown)}"
+
+
+def test_images_run_as_non_root_and_keep_secrets_out() -> None:
+    for dockerfile in (BACKEND_DIR / "Dockerfile", REPO_DIR / "frontend" / "Dockerfile"):
+        text = dockerfile.read_text()
+        users = re.findall(r"^USER\s+(\S+)", text, flags=re.MULTILINE)
+        assert users, f"{dockerfile} has no USER line"
+        assert users[-1].split(":")[0] not in {"root", "0"}, dockerfile
+        assert "HEALTHCHECK" in text
+        # No secret baked in as image configuration (a build-only value on one RUN line is fine).
+        for line in re.findall(r"^(?:ENV|ARG)\s+.*$", text, flags=re.MULTILINE):
+            assert not re.search(r"SECRET|PASSWORD|_KEY", line), f"{dockerfile}: {line}"
+    backend = (BACKEND_DIR / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim AS builder" in backend
+    assert "COPY --from=builder /opt/venv" in backend
+    assert "collectstatic" in backend
+    frontend = (REPO_DIR / "frontend" / "Dockerfile").read_text()
+    assert "npm ci" in frontend
+    assert "npm run build" in frontend
+    assert "ARG VITE_API_BASE_URL" in frontend
+    for ignore, needed in (
+        (BACKEND_DIR / ".dockerignore", {".env", ".venv/", "*.sqlite3", "db.sqlite3*"}),
+        (REPO_DIR / "frontend" / ".dockerignore", {".env", "node_modules/", "dist/"}),
+    ):
+        assert needed <= set(ignore.read_text().split()), ignore
+
+
+def _ports(service: dict[str, Any]) -> set[str]:
+    ports = set()
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            ports.add(f"{port['published']}:{port['target']}")
+        else:
+            ports.add(str(port))
+    return ports
+
+
+def test_env_example_copied_to_dotenv_still_gives_a_working_compose(tmp_path: Path) -> None:
+    """`cp .env.example .env` (made for a bare host) must not break the container network's wiring."""
+    services = compose_config(tmp_path, ENV_EXAMPLE.read_text())["services"]
+    backend = services["backend"]["environment"]
+    assert backend["DJANGO_DEBUG"] == "0"
+    assert backend["DJANGO_SECRET_KEY"].startswith("demo-only-")
+    assert "backend" in backend["DJANGO_ALLOWED_HOSTS"].split(",")
+    assert "@db:5432/" in backend["DATABASE_URL"]
+    assert backend["STRIPE_API_BASE"] == "http://sandbox:8100/stripe"
+    sandbox = services["sandbox"]["environment"]
+    assert sandbox["SANDBOX_HOST"] == "0.0.0.0"  # noqa: S104 - inside the container
+    assert sandbox["SANDBOX_STRIPE_WEBHOOK_URL"] == "http://backend:8000/api/webhooks/stripe/"

@@ -1,0 +1,76 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useRef } from 'react';
+
+import { appointmentQueryKey } from '@/api/get-appointment';
+import { ApiError, apiRequest } from '@/lib/api-client';
+import { savePendingAppointmentId } from '@/lib/pending-appointment';
+import { redirectTo } from '@/lib/redirect';
+import { paymentSessionSchema, type PaymentProvider, type PaymentSession } from '@/types/api';
+
+/**
+ * Starts (or reuses) a payment session. Never sends an amount: the server owns the price.
+ * Shared by checkout and payment-return ("Pay by card instead").
+ */
+export function createPaymentSession(appointmentId: string, provider: PaymentProvider): Promise<PaymentSession> {
+  return apiRequest(`/api/appointments/${encodeURIComponent(appointmentId)}/payment-sessions/`, {
+    method: 'POST',
+    body: { provider },
+    schema: paymentSessionSchema,
+  });
+}
+
+/** A session without a redirect URL (still `creating`) cannot be paid yet: treat it as a failed attempt. */
+async function createRedirectableSession(appointmentId: string, provider: PaymentProvider) {
+  const session = await createPaymentSession(appointmentId, provider);
+  if (!session.redirect_url) {
+    throw new ApiError({
+      status: 200,
+      code: 'provider_unavailable',
+      message: 'The payment page is not ready yet. Please try again.',
+    });
+  }
+  return { ...session, redirect_url: session.redirect_url };
+}
+
+export const createPaymentSessionMutationOptions = (appointmentId: string) => ({
+  mutationKey: ['appointments', appointmentId, 'payment-sessions'] as const,
+  mutationFn: (provider: PaymentProvider) => createRedirectableSession(appointmentId, provider),
+});
+
+/**
+ * Creates the session, remembers the appointment, then sends the browser to the provider's hosted page.
+ * A ref guards against a second click landing before React re-renders the disabled buttons, so a double
+ * click never asks for two sessions. After success the page is leaving: `isBusy` stays true.
+ */
+export function useStartPayment(appointmentId: string) {
+  const queryClient = useQueryClient();
+  const inFlight = useRef(false);
+  const mutation = useMutation({
+    ...createPaymentSessionMutationOptions(appointmentId),
+    onSuccess: (session) => {
+      savePendingAppointmentId(appointmentId);
+      redirectTo(session.redirect_url);
+    },
+    onError: (error) => {
+      inFlight.current = false;
+      // A 409 means the appointment moved on (paid, in review, expired): show its current state.
+      if (error instanceof ApiError && error.code === 'conflict') {
+        void queryClient.invalidateQueries({ queryKey: appointmentQueryKey(appointmentId) });
+      }
+    },
+  });
+
+  const start = (provider: PaymentProvider) => {
+    if (inFlight.current) return;
+    inFlight.current = true;
+    mutation.mutate(provider);
+  };
+
+  return {
+    start,
+    isBusy: mutation.isPending || mutation.isSuccess,
+    pendingProvider: mutation.isPending || mutation.isSuccess ? mutation.variables : undefined,
+    error: mutation.error,
+    reset: mutation.reset,
+  };
+}

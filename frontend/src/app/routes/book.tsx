@@ -1,0 +1,20 @@
+import { useNavigate } from 'react-router';
+
+import { PageHeading } from '@/components/page-heading';
+import { paths } from '@/config/paths';
+import { BookingForm } from '@/features/booking/components/booking-form';
+
+export function BookRoute() {
+  const navigate = useNavigate();
+  return (
+    <>
+      <PageHeading>Book your appointment</PageHeading>
+      <p className="lead">Choose a practitioner and a time. You will review the price before you pay.</p>
+      <BookingForm
+        onBooked={(appointment) => {
+          void navigate(paths.checkout.href(appointment.id));
+        }}
+      />
+    </>
+  );
+}

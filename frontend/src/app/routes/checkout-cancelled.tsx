@@ -1,0 +1,16 @@
+import { useSearchParams } from 'react-router';
+
+import { PageHeading } from '@/components/page-heading';
+import { PaymentCancelledView } from '@/features/payment-return/components/payment-cancelled-view';
+import { loadPendingAppointmentId } from '@/lib/pending-appointment';
+
+export function CheckoutCancelledRoute() {
+  const [params] = useSearchParams();
+  const appointmentId = params.get('appointment_id') ?? loadPendingAppointmentId();
+  return (
+    <>
+      <PageHeading>Payment cancelled</PageHeading>
+      <PaymentCancelledView key={appointmentId ?? ''} appointmentId={appointmentId} />
+    </>
+  );
+}

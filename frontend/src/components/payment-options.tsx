@@ -1,0 +1,85 @@
+import { useState } from 'react';
+
+import { useAnnouncement } from '@/components/announcer';
+import { ApiErrorAlert } from '@/components/api-error-alert';
+import { useStartPayment } from '@/api/create-payment-session';
+import type { PaymentProvider } from '@/types/api';
+
+interface PaymentOptionsProps {
+  appointmentId: string;
+  /** `card-only` after an HSA/FSA rejection: one click to pay by card instead. */
+  variant?: 'both' | 'card-only';
+  cardLabel?: string;
+}
+
+const busyLabels: Record<PaymentProvider, string> = {
+  stripe: 'Opening secure card payment…',
+  truemed: 'Opening the HSA/FSA survey…',
+};
+
+/**
+ * The pay buttons. Both are disabled while a session is being created (and while the browser leaves),
+ * so a double click creates one provider session, not two.
+ */
+export function PaymentOptions({ appointmentId, variant = 'both', cardLabel = 'Pay by card' }: PaymentOptionsProps) {
+  const { start, isBusy, pendingProvider, error } = useStartPayment(appointmentId);
+  const [lastProvider, setLastProvider] = useState<PaymentProvider | null>(null);
+  useAnnouncement(pendingProvider ? busyLabels[pendingProvider] : null);
+
+  const pay = (provider: PaymentProvider) => {
+    setLastProvider(provider);
+    start(provider);
+  };
+
+  return (
+    <div className="pay-options">
+      <div className="pay-option">
+        <button
+          type="button"
+          className="button button-primary button-block"
+          disabled={isBusy}
+          aria-describedby="pay-card-note"
+          onClick={() => {
+            pay('stripe');
+          }}
+        >
+          {pendingProvider === 'stripe' ? busyLabels.stripe : cardLabel}
+        </button>
+        <p id="pay-card-note" className="muted">
+          Credit or debit card, on Stripe&rsquo;s secure checkout page.
+        </p>
+      </div>
+      {variant === 'both' ? (
+        <div className="pay-option">
+          <button
+            type="button"
+            className="button button-secondary button-block"
+            disabled={isBusy}
+            aria-describedby="pay-hsa-note"
+            onClick={() => {
+              pay('truemed');
+            }}
+          >
+            {pendingProvider === 'truemed' ? busyLabels.truemed : 'Pay with HSA / FSA'}
+          </button>
+          <p id="pay-hsa-note" className="muted">
+            You may be able to pay with HSA/FSA funds: our partner Truemed asks a short health survey, and a
+            practitioner decides whether you qualify, so eligibility is not guaranteed.
+          </p>
+        </div>
+      ) : null}
+      {error && !isBusy ? (
+        <ApiErrorAlert
+          error={error}
+          onRetry={
+            lastProvider
+              ? () => {
+                  pay(lastProvider);
+                }
+              : undefined
+          }
+        />
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,133 @@
+import { http, HttpResponse } from 'msw';
+
+import type { AppointmentCreateInput } from '@/types/api';
+import { api, errorResponse } from '@/testing/mocks/handlers';
+import { server } from '@/testing/mocks/server';
+import { renderApp, screen, waitFor, within } from '@/testing/test-utils';
+
+async function fillForm(user: ReturnType<typeof renderApp>['user']) {
+  await user.selectOptions(await screen.findByLabelText('Practitioner'), 'Dr. Ana Reyes');
+  await user.selectOptions(screen.getByLabelText('Service'), 'initial_consultation');
+  await user.type(screen.getByLabelText('Date'), '2026-12-01');
+  await user.type(screen.getByLabelText('Time'), '15:30');
+  await user.type(screen.getByLabelText('Full name'), 'Jane Doe');
+  await user.type(screen.getByLabelText('Email'), 'jane@example.com');
+  await user.selectOptions(screen.getByLabelText('State'), 'CA');
+}
+
+describe('Book page', () => {
+  it('shows the practitioners and the server price of the chosen service', async () => {
+    const { user } = renderApp('/');
+    expect(await screen.findByRole('heading', { level: 1, name: 'Book your appointment' })).toHaveFocus();
+    await user.selectOptions(await screen.findByLabelText('Practitioner'), 'Dr. Sam Lee');
+    const service = screen.getByLabelText('Service');
+    expect(within(service).getByRole('option', { name: /Nutrition plan \(45 min\) — \$125\.50/ })).toBeInTheDocument();
+    await user.selectOptions(service, 'nutrition_plan');
+    expect(screen.getByText('$125.50', { selector: 'strong' })).toBeInTheDocument();
+    expect(screen.getAllByRole('option', { name: /./ }).length).toBeGreaterThan(51);
+  });
+
+  it('shows required-field errors next to their fields, without calling the API', async () => {
+    const { user } = renderApp('/');
+    await user.click(await screen.findByRole('button', { name: 'Continue to payment' }));
+    const name = screen.getByLabelText('Full name');
+    expect(name).toHaveAttribute('aria-invalid', 'true');
+    expect(name).toHaveAccessibleDescription('Enter your full name.');
+    expect(screen.getByLabelText('Practitioner')).toHaveAccessibleDescription('Choose a practitioner.');
+    await waitFor(() => {
+      expect(screen.getByLabelText('Practitioner')).toHaveFocus();
+    });
+    expect(screen.getByTestId('live-region')).toHaveTextContent('Please correct the highlighted fields.');
+  });
+
+  it('shows API validation errors by field and keeps what was typed', async () => {
+    server.use(
+      http.post(api('/api/appointments/'), () =>
+        errorResponse(400, 'validation_error', 'Invalid input.', {
+          client_email: ['Enter a valid email address.'],
+          client_state: ['We do not serve this state yet.'],
+        }),
+      ),
+    );
+    const { user } = renderApp('/');
+    await fillForm(user);
+    await user.click(screen.getByRole('button', { name: 'Continue to payment' }));
+
+    const email = screen.getByLabelText('Email');
+    await waitFor(() => {
+      expect(email).toHaveAttribute('aria-invalid', 'true');
+    });
+    expect(email).toHaveAccessibleDescription('Enter a valid email address.');
+    expect(screen.getByLabelText('State')).toHaveAccessibleDescription('We do not serve this state yet.');
+    expect(screen.getByLabelText('Full name')).not.toHaveAttribute('aria-invalid');
+    expect(email).toHaveValue('jane@example.com');
+    expect(screen.getByLabelText('Full name')).toHaveValue('Jane Doe');
+    expect(screen.getByLabelText('Time')).toHaveValue('15:30');
+  });
+
+  it('says the time was just taken on 409 conflict', async () => {
+    server.use(
+      http.post(api('/api/appointments/'), () =>
+        errorResponse(409, 'conflict', 'Slot taken.', { appointment_time: ['This time is already booked.'] }),
+      ),
+    );
+    const { user } = renderApp('/');
+    await fillForm(user);
+    await user.click(screen.getByRole('button', { name: 'Continue to payment' }));
+    const date = screen.getByLabelText('Date');
+    await waitFor(() => {
+      expect(date).toHaveAccessibleDescription(/that time was just taken/i);
+    });
+    expect(date).toHaveAttribute('aria-invalid', 'true');
+    expect(screen.getByLabelText('Full name')).toHaveValue('Jane Doe');
+  });
+
+  it('sends the time with its offset and goes to checkout on success', async () => {
+    let sent: AppointmentCreateInput | undefined;
+    server.use(
+      http.post(api('/api/appointments/'), async ({ request }) => {
+        sent = (await request.clone().json()) as AppointmentCreateInput;
+        return undefined;
+      }),
+    );
+    const { user, router } = renderApp('/');
+    await fillForm(user);
+    await user.click(screen.getByRole('button', { name: 'Continue to payment' }));
+
+    expect(await screen.findByRole('heading', { level: 1, name: 'Review and pay' })).toHaveFocus();
+    expect(router.state.location.pathname).toMatch(/^\/appointments\/.+\/checkout$/);
+    expect(sent).toMatchObject({
+      provider_name: 'Dr. Ana Reyes',
+      service: 'initial_consultation',
+      client_name: 'Jane Doe',
+      client_email: 'jane@example.com',
+      client_state: 'CA',
+    });
+    expect(sent?.appointment_time).toMatch(/^2026-12-01T15:30:00[+-]\d{2}:\d{2}$/);
+    expect(sent).not.toHaveProperty('amount_cents');
+    expect(await screen.findByText('$150.00')).toBeInTheDocument();
+  });
+
+  it('offers Retry when the server cannot be reached', async () => {
+    let calls = 0;
+    server.use(
+      http.post(api('/api/appointments/'), () => {
+        calls += 1;
+        return calls === 1 ? HttpResponse.error() : undefined;
+      }),
+    );
+    const { user } = renderApp('/');
+    await fillForm(user);
+    await user.click(screen.getByRole('button', { name: 'Continue to payment' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('We could not reach the server');
+    await user.click(screen.getByRole('button', { name: 'Retry' }));
+    expect(await screen.findByRole('heading', { level: 1, name: 'Review and pay' })).toBeInTheDocument();
+  });
+
+  it('shows a Retry when the practitioners cannot be loaded', async () => {
+    server.use(http.get(api('/api/config/'), () => HttpResponse.error(), { once: true }));
+    const { user } = renderApp('/');
+    await user.click(await screen.findByRole('button', { name: 'Retry' }));
+    expect(await screen.findByLabelText('Practitioner')).toBeInTheDocument();
+  });
+});

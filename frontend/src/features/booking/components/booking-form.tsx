@@ -1,0 +1,362 @@
+import { useState, type ReactNode, type SyntheticEvent } from 'react';
+
+import { useAnnouncement } from '@/components/announcer';
+import { ApiErrorAlert } from '@/components/api-error-alert';
+import { Loading } from '@/components/loading';
+import { isApiError } from '@/lib/api-client';
+import { formatMoney, patientTimeZone, toDateInputValue, toIsoWithOffset } from '@/lib/format';
+import type { Appointment, AppointmentCreateInput, CheckoutConfig } from '@/types/api';
+
+import { useCreateAppointment } from '../api/create-appointment';
+import { useCheckoutConfig } from '../api/get-config';
+import { US_STATES } from '../us-states';
+
+type FieldName = keyof AppointmentCreateInput;
+type FieldErrors = Partial<Record<FieldName, string[]>>;
+
+interface FormValues {
+  provider_name: string;
+  service: string;
+  date: string;
+  time: string;
+  client_name: string;
+  client_email: string;
+  client_state: string;
+}
+
+const emptyValues: FormValues = {
+  provider_name: '',
+  service: '',
+  date: '',
+  time: '',
+  client_name: '',
+  client_email: '',
+  client_state: '',
+};
+
+/** The DOM id of the control that shows each API field's errors (the first one gets focus). */
+const fieldControlId: Record<FieldName, string> = {
+  provider_name: 'provider_name',
+  service: 'service',
+  appointment_time: 'appointment_date',
+  client_name: 'client_name',
+  client_email: 'client_email',
+  client_state: 'client_state',
+};
+const fieldOrder: FieldName[] = ['provider_name', 'service', 'appointment_time', 'client_name', 'client_email', 'client_state'];
+
+const SLOT_TAKEN = 'That time was just taken. Please choose another time.';
+
+function validate(values: FormValues): FieldErrors {
+  const errors: FieldErrors = {};
+  if (!values.provider_name) errors.provider_name = ['Choose a practitioner.'];
+  if (values.provider_name && !values.service) errors.service = ['Choose a service.'];
+  if (!values.date || !values.time) errors.appointment_time = ['Choose a date and a time.'];
+  else if (!toIsoWithOffset(values.date, values.time)) errors.appointment_time = ['Enter a valid date and time.'];
+  if (!values.client_name.trim()) errors.client_name = ['Enter your full name.'];
+  if (!values.client_email.trim()) errors.client_email = ['Enter your email address.'];
+  else if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.client_email.trim()))
+    errors.client_email = ['Enter an email address like name@example.com.'];
+  if (!values.client_state) errors.client_state = ['Choose your state.'];
+  return errors;
+}
+
+function focusFirstError(errors: FieldErrors): void {
+  const first = fieldOrder.find((name) => errors[name]?.length);
+  if (first) {
+    // Wait for the error text to render so the screen reader reads it with the field.
+    setTimeout(() => document.getElementById(fieldControlId[first])?.focus(), 0);
+  }
+}
+
+function errorId(name: FieldName): string {
+  return `${name}-error`;
+}
+
+function describedBy(...ids: (string | false | undefined)[]): string | undefined {
+  const joined = ids.filter(Boolean).join(' ');
+  return joined || undefined;
+}
+
+function FieldError({ name, errors }: { name: FieldName; errors: FieldErrors }) {
+  const messages = errors[name];
+  if (!messages?.length) return null;
+  return (
+    <p id={errorId(name)} className="field-error">
+      {messages.join(' ')}
+    </p>
+  );
+}
+
+function Field({ label, htmlFor, children, hint }: { label: string; htmlFor: string; children: ReactNode; hint?: ReactNode }) {
+  return (
+    <div className="field">
+      <label htmlFor={htmlFor}>{label}</label>
+      {hint}
+      {children}
+    </div>
+  );
+}
+
+function bookingWindow(config: CheckoutConfig): { min: string; max: string } {
+  const now = Date.now();
+  return {
+    min: toDateInputValue(new Date(now + config.min_lead_minutes * 60_000)),
+    max: toDateInputValue(new Date(now + config.booking_horizon_days * 86_400_000)),
+  };
+}
+
+export function BookingForm({ onBooked }: { onBooked: (appointment: Appointment) => void }) {
+  const configQuery = useCheckoutConfig();
+
+  if (configQuery.isPending) return <Loading label="Loading practitioners…" />;
+  if (configQuery.isError) {
+    return <ApiErrorAlert error={configQuery.error} onRetry={() => void configQuery.refetch()} />;
+  }
+  return <BookingFormFields config={configQuery.data} onBooked={onBooked} />;
+}
+
+function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBooked: (appointment: Appointment) => void }) {
+  const [values, setValues] = useState<FormValues>(emptyValues);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [announcement, setAnnouncement] = useState('');
+  const createAppointment = useCreateAppointment({ onSuccess: onBooked });
+  useAnnouncement(announcement);
+
+  const practitioner = config.practitioners.find((p) => p.name === values.provider_name);
+  const service = practitioner?.services.find((s) => s.slug === values.service);
+  const dateWindow = bookingWindow(config);
+  const timeZone = patientTimeZone();
+  const busy = createAppointment.isPending || createAppointment.isSuccess;
+
+  const set = (name: keyof FormValues) => (event: { target: { value: string } }) => {
+    const value = event.target.value;
+    setValues((current) => {
+      const next = { ...current, [name]: value };
+      // A service belongs to one practitioner: changing practitioner clears a service it does not offer.
+      if (name === 'provider_name') {
+        const chosen = config.practitioners.find((p) => p.name === value);
+        if (!chosen?.services.some((s) => s.slug === current.service)) next.service = '';
+      }
+      return next;
+    });
+  };
+
+  const showErrors = (next: FieldErrors, summary: string) => {
+    setErrors(next);
+    setAnnouncement(summary);
+    focusFirstError(next);
+  };
+
+  const submit = () => {
+    if (busy) return;
+    const clientErrors = validate(values);
+    if (Object.keys(clientErrors).length > 0) {
+      showErrors(clientErrors, 'Please correct the highlighted fields.');
+      return;
+    }
+    setErrors({});
+    setAnnouncement('Booking your appointment…');
+    createAppointment.mutate(
+      {
+        provider_name: values.provider_name,
+        service: values.service,
+        appointment_time: toIsoWithOffset(values.date, values.time) ?? '',
+        client_name: values.client_name.trim(),
+        client_email: values.client_email.trim(),
+        client_state: values.client_state,
+      },
+      {
+        onError: (error) => {
+          if (!isApiError(error)) return;
+          if (error.code === 'conflict') {
+            showErrors({ appointment_time: [SLOT_TAKEN] }, SLOT_TAKEN);
+          } else if (error.code === 'validation_error' && Object.keys(error.errors).length > 0) {
+            const known: FieldErrors = {};
+            for (const name of fieldOrder) {
+              const messages = error.errors[name];
+              if (messages?.length) known[name] = messages;
+            }
+            showErrors(known, 'Please correct the highlighted fields.');
+          } else {
+            setAnnouncement('');
+          }
+        },
+      },
+    );
+  };
+
+  const onSubmit = (event: SyntheticEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    submit();
+  };
+
+  const serverError = isApiError(createAppointment.error) ? createAppointment.error : null;
+  // Field errors are shown by their fields; errors for fields this form does not have are listed below.
+  const otherServerErrors = serverError
+    ? Object.entries(serverError.errors)
+        .filter(([name]) => !fieldOrder.includes(name as FieldName))
+        .flatMap(([, messages]) => messages)
+    : [];
+  const handledByFields =
+    serverError !== null &&
+    (serverError.code === 'conflict' ||
+      (serverError.code === 'validation_error' && Object.keys(serverError.errors).length > 0));
+  const showGeneralError = createAppointment.isError && !handledByFields;
+
+  const invalid = (name: FieldName) => (errors[name]?.length ? true : undefined);
+
+  return (
+    <form className="form" noValidate onSubmit={onSubmit} aria-describedby="booking-note">
+      <p id="booking-note" className="muted">
+        All fields are required.
+      </p>
+
+      <Field label="Practitioner" htmlFor="provider_name">
+        <select
+          id="provider_name"
+          name="provider_name"
+          value={values.provider_name}
+          onChange={set('provider_name')}
+          aria-invalid={invalid('provider_name')}
+          aria-describedby={describedBy(invalid('provider_name') && errorId('provider_name'))}
+        >
+          <option value="">Choose a practitioner</option>
+          {config.practitioners.map((p) => (
+            <option key={p.name} value={p.name}>
+              {p.name}
+            </option>
+          ))}
+        </select>
+        <FieldError name="provider_name" errors={errors} />
+      </Field>
+
+      <Field label="Service" htmlFor="service">
+        <select
+          id="service"
+          name="service"
+          value={values.service}
+          onChange={set('service')}
+          disabled={!practitioner}
+          aria-invalid={invalid('service')}
+          aria-describedby={describedBy('service-price', invalid('service') && errorId('service'))}
+        >
+          <option value="">{practitioner ? 'Choose a service' : 'Choose a practitioner first'}</option>
+          {practitioner?.services.map((s) => (
+            <option key={s.slug} value={s.slug}>
+              {s.name} — {formatMoney(s.amount_cents, config.currency)}
+            </option>
+          ))}
+        </select>
+        <p id="service-price" className="price-line">
+          {service ? (
+            <>
+              Price: <strong>{formatMoney(service.amount_cents, config.currency)}</strong>
+            </>
+          ) : (
+            'The price is shown once you choose a service.'
+          )}
+        </p>
+        <FieldError name="service" errors={errors} />
+      </Field>
+
+      <fieldset className="fieldset" aria-describedby={describedBy('time-zone-note', invalid('appointment_time') && errorId('appointment_time'))}>
+        <legend>Date and time</legend>
+        <p id="time-zone-note" className="muted">
+          Times are in your time zone ({timeZone}).
+        </p>
+        <div className="row">
+          <Field label="Date" htmlFor="appointment_date">
+            <input
+              id="appointment_date"
+              name="appointment_date"
+              type="date"
+              min={dateWindow.min}
+              max={dateWindow.max}
+              value={values.date}
+              onChange={set('date')}
+              aria-invalid={invalid('appointment_time')}
+              aria-describedby={describedBy(invalid('appointment_time') && errorId('appointment_time'))}
+            />
+          </Field>
+          <Field label="Time" htmlFor="appointment_clock">
+            <input
+              id="appointment_clock"
+              name="appointment_clock"
+              type="time"
+              value={values.time}
+              onChange={set('time')}
+              aria-invalid={invalid('appointment_time')}
+              aria-describedby={describedBy(invalid('appointment_time') && errorId('appointment_time'))}
+            />
+          </Field>
+        </div>
+        <FieldError name="appointment_time" errors={errors} />
+      </fieldset>
+
+      <Field label="Full name" htmlFor="client_name">
+        <input
+          id="client_name"
+          name="client_name"
+          type="text"
+          autoComplete="name"
+          value={values.client_name}
+          onChange={set('client_name')}
+          aria-invalid={invalid('client_name')}
+          aria-describedby={describedBy(invalid('client_name') && errorId('client_name'))}
+        />
+        <FieldError name="client_name" errors={errors} />
+      </Field>
+
+      <Field label="Email" htmlFor="client_email">
+        <input
+          id="client_email"
+          name="client_email"
+          type="email"
+          autoComplete="email"
+          inputMode="email"
+          value={values.client_email}
+          onChange={set('client_email')}
+          aria-invalid={invalid('client_email')}
+          aria-describedby={describedBy(invalid('client_email') && errorId('client_email'))}
+        />
+        <FieldError name="client_email" errors={errors} />
+      </Field>
+
+      <Field label="State" htmlFor="client_state">
+        <select
+          id="client_state"
+          name="client_state"
+          autoComplete="address-level1"
+          value={values.client_state}
+          onChange={set('client_state')}
+          aria-invalid={invalid('client_state')}
+          aria-describedby={describedBy(invalid('client_state') && errorId('client_state'))}
+        >
+          <option value="">Choose your state</option>
+          {US_STATES.map((s) => (
+            <option key={s.code} value={s.code}>
+              {s.name}
+            </option>
+          ))}
+        </select>
+        <FieldError name="client_state" errors={errors} />
+      </Field>
+
+      {showGeneralError ? (
+        <ApiErrorAlert error={createAppointment.error} onRetry={submit} />
+      ) : null}
+      {otherServerErrors.length > 0 ? (
+        <div role="alert" className="alert alert-error">
+          {otherServerErrors.map((message) => (
+            <p key={message}>{message}</p>
+          ))}
+        </div>
+      ) : null}
+
+      <button type="submit" className="button button-primary button-block" disabled={busy}>
+        {busy ? 'Booking…' : 'Continue to payment'}
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,56 @@
+import { Link } from 'react-router';
+
+import { useAppointment } from '@/api/get-appointment';
+import { ApiErrorAlert } from '@/components/api-error-alert';
+import { AppointmentSummary } from '@/components/appointment-summary';
+import { Loading } from '@/components/loading';
+import { PaymentOptions } from '@/components/payment-options';
+import { paths } from '@/config/paths';
+
+/** Where the provider sends the patient back after "Cancel" (or a failure page). Nothing was charged. */
+export function PaymentCancelledView({ appointmentId }: { appointmentId: string | null }) {
+  return (
+    <>
+      <p className="lead">Nothing was charged.</p>
+      {appointmentId ? (
+        <TryAgain appointmentId={appointmentId} />
+      ) : (
+        <p>
+          <Link className="button button-primary" to={paths.book.href()}>
+            Book an appointment
+          </Link>
+        </p>
+      )}
+    </>
+  );
+}
+
+function TryAgain({ appointmentId }: { appointmentId: string }) {
+  const query = useAppointment(appointmentId, { staleTime: 0 });
+  if (query.isPending) return <Loading label="Loading your appointment…" />;
+  if (query.isError) return <ApiErrorAlert error={query.error} onRetry={() => void query.refetch()} />;
+
+  const appointment = query.data;
+  if (appointment.status !== 'pending_payment') {
+    return (
+      <p>
+        <Link className="button button-primary" to={paths.checkout.href(appointment.id)}>
+          See your appointment
+        </Link>
+      </p>
+    );
+  }
+  return (
+    <>
+      <section aria-labelledby="try-again-heading" className="pay-section">
+        <h2 id="try-again-heading">Try again</h2>
+        <p className="muted">Your time is still held for you. Choose either way to pay.</p>
+        <PaymentOptions appointmentId={appointment.id} />
+        <p>
+          <Link to={paths.checkout.href(appointment.id)}>Back to checkout</Link>
+        </p>
+      </section>
+      <AppointmentSummary appointment={appointment} />
+    </>
+  );
+}

@@ -1,0 +1,226 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
+import { Link } from 'react-router';
+
+import { appointmentQueryKey, useAppointment } from '@/api/get-appointment';
+import { useAnnouncement } from '@/components/announcer';
+import { ApiErrorAlert } from '@/components/api-error-alert';
+import { AppointmentSummary } from '@/components/appointment-summary';
+import { Loading } from '@/components/loading';
+import { PageHeading } from '@/components/page-heading';
+import { PaymentOptions } from '@/components/payment-options';
+import { paths } from '@/config/paths';
+import { polling } from '@/config/polling';
+import { isApiError } from '@/lib/api-client';
+import { savePendingAppointmentId } from '@/lib/pending-appointment';
+import type { Appointment } from '@/types/api';
+
+import { useSyncPaymentSession } from '../api/sync-payment-session';
+import { deriveReturnState, nextPollDelay, type ReturnState } from '../return-state';
+
+export interface ReturnParams {
+  appointmentId: string | null;
+  paymentSessionId: string | null;
+}
+
+const headings: Record<ReturnState['kind'], string> = {
+  waiting: 'Checking your payment',
+  confirmed: 'Your appointment is confirmed',
+  review: 'Payment received, under HSA/FSA review',
+  failed: 'Your payment did not go through',
+  payment_cancelled: 'Payment cancelled',
+  session_expired: 'Your payment session timed out',
+  expired: 'This booking has expired',
+  cancelled: 'This appointment was cancelled',
+};
+
+function headingFor(state: ReturnState): string {
+  if (state.kind === 'failed' && state.provider === 'truemed') return 'Your HSA/FSA payment was not approved';
+  return headings[state.kind];
+}
+
+export function PaymentReturnView({ appointmentId, paymentSessionId }: ReturnParams) {
+  if (!appointmentId) {
+    return (
+      <>
+        <PageHeading>We could not find a payment to check</PageHeading>
+        <p>This link has no appointment in it, and this browser has no payment in progress.</p>
+        <p>
+          <Link className="button button-primary" to={paths.book.href()}>
+            Book an appointment
+          </Link>
+        </p>
+      </>
+    );
+  }
+  return <PaymentStatus appointmentId={appointmentId} paymentSessionId={paymentSessionId} />;
+}
+
+function PaymentStatus({ appointmentId, paymentSessionId }: { appointmentId: string; paymentSessionId: string | null }) {
+  const queryClient = useQueryClient();
+
+  useEffect(() => {
+    savePendingAppointmentId(appointmentId);
+  }, [appointmentId]);
+
+  // With the session id in the URL, sync first so the first read already reflects the provider.
+  // Without it (refresh, new tab), read the appointment first, then sync its latest session.
+  const syncFromUrl = useSyncPaymentSession(paymentSessionId);
+  const appointment = useAppointment(appointmentId, {
+    enabled: paymentSessionId === null || syncFromUrl.status !== 'pending',
+    refetchInterval: (query) => nextPollDelay(query.state.data, query.state.dataUpdateCount - 1),
+    refetchIntervalInBackground: true,
+    staleTime: 0,
+  });
+  const syncFromLatest = useSyncPaymentSession(
+    paymentSessionId === null ? (appointment.data?.latest_payment_session?.id ?? null) : null,
+  );
+  const sync = paymentSessionId === null ? syncFromLatest : syncFromUrl;
+
+  useEffect(() => {
+    if (paymentSessionId === null && sync.isSuccess) {
+      void queryClient.invalidateQueries({ queryKey: appointmentQueryKey(appointmentId) });
+    }
+  }, [appointmentId, paymentSessionId, queryClient, sync.isSuccess]);
+
+  const state = appointment.data ? deriveReturnState(appointment.data) : null;
+  const updates = queryClient.getQueryState(appointmentQueryKey(appointmentId))?.dataUpdateCount ?? 0;
+  // isFetching is read so that the render after the last poll (same data) still happens.
+  const stoppedWaiting = state?.kind === 'waiting' && !appointment.isFetching && updates > polling.maxOpenPolls;
+  useAnnouncement(state ? headingFor(state) : null);
+
+  if (appointment.isError && !appointment.data) {
+    const notFound = isApiError(appointment.error) && appointment.error.code === 'not_found';
+    return (
+      <>
+        <PageHeading>Checking your payment</PageHeading>
+        <ApiErrorAlert error={appointment.error} onRetry={() => void appointment.refetch()} />
+        {notFound ? (
+          <p>
+            <Link to={paths.book.href()}>Book an appointment</Link>
+          </p>
+        ) : null}
+      </>
+    );
+  }
+
+  if (!state || !appointment.data) {
+    return (
+      <>
+        <PageHeading>Checking your payment</PageHeading>
+        <Loading label="Confirming your payment with our server…" />
+      </>
+    );
+  }
+
+  return (
+    <>
+      <PageHeading>{headingFor(state)}</PageHeading>
+      <StateBody
+        state={state}
+        appointment={appointment.data}
+        stoppedWaiting={stoppedWaiting}
+        onCheckAgain={() => void appointment.refetch()}
+      />
+      {sync.isError && state.kind === 'waiting' ? (
+        <ApiErrorAlert error={sync.error} onRetry={() => void sync.refetch()} />
+      ) : null}
+      {appointment.isError ? <ApiErrorAlert error={appointment.error} onRetry={() => void appointment.refetch()} /> : null}
+      <AppointmentSummary appointment={appointment.data} />
+    </>
+  );
+}
+
+function StateBody({
+  state,
+  appointment,
+  stoppedWaiting,
+  onCheckAgain,
+}: {
+  state: ReturnState;
+  appointment: Appointment;
+  stoppedWaiting: boolean;
+  onCheckAgain: () => void;
+}) {
+  const checkout = paths.checkout.href(appointment.id);
+  switch (state.kind) {
+    case 'waiting':
+      return stoppedWaiting ? (
+        <div className="notice notice-info">
+          <p>We have not heard back from the payment provider yet. If you completed the payment, it can take a moment to arrive.</p>
+          <p className="actions">
+            <button type="button" className="button button-primary" onClick={onCheckAgain}>
+              Check again
+            </button>
+            <Link className="button button-secondary" to={checkout}>
+              Back to payment options
+            </Link>
+          </p>
+        </div>
+      ) : (
+        <Loading label="Waiting for the payment provider to confirm your payment…" />
+      );
+    case 'confirmed':
+      return (
+        <div className="notice notice-success">
+          <p>Thank you, {appointment.client_name}. Your payment was received and your visit is booked.</p>
+        </div>
+      );
+    case 'review':
+      return (
+        <div className="notice notice-info">
+          <p>
+            Truemed received your HSA/FSA payment and a practitioner is reviewing your health survey. Your appointment is
+            confirmed as soon as the review is complete; you can keep this page open or come back later.
+          </p>
+          <Loading label="Checking for updates…" />
+        </div>
+      );
+    case 'failed':
+      return (
+        <div className="notice notice-warning">
+          <p>
+            {state.provider === 'truemed'
+              ? 'Your HSA/FSA payment was not approved, so it was not taken. You can still pay by card to keep this time.'
+              : 'Your card payment failed. You can try again.'}
+          </p>
+          <PaymentOptions
+            appointmentId={appointment.id}
+            variant="card-only"
+            cardLabel={state.provider === 'truemed' ? 'Pay by card instead' : 'Pay by card again'}
+          />
+          <p>
+            <Link to={checkout}>See all payment options</Link>
+          </p>
+        </div>
+      );
+    case 'payment_cancelled':
+    case 'session_expired':
+      return (
+        <div className="notice notice-warning">
+          <p>Nothing was charged. Your time is still held for you for now.</p>
+          <p>
+            <Link className="button button-primary" to={checkout}>
+              Back to payment options
+            </Link>
+          </p>
+        </div>
+      );
+    case 'expired':
+    case 'cancelled':
+      return (
+        <div className="notice notice-warning">
+          <p>
+            {state.kind === 'expired'
+              ? 'The time was held for a limited period and has been released. Nothing was charged.'
+              : 'This appointment is no longer booked.'}
+          </p>
+          <p>
+            <Link className="button button-primary" to={paths.book.href()}>
+              Book again
+            </Link>
+          </p>
+        </div>
+      );
+  }
+}
