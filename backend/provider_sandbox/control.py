@@ -326,6 +326,16 @@ async def reset(request: Request) -> Response:
     return JSONResponse({"status": "reset"})
 
 
+async def settle(request: Request) -> Response:
+    """Tests call this before they end, so no webhook reaches a backend that has moved on."""
+    body = await _body(request)
+    timeout = _number(body, "timeout_seconds", 10.0)
+    if not 0 < timeout <= 60:
+        raise ControlError(400, "validation_error", "timeout_seconds must be in (0, 60]")
+    pending = await _state(request).settle(timeout)
+    return JSONResponse({"pending": pending}, status_code=200 if pending == 0 else 504)
+
+
 async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -334,6 +344,7 @@ def routes() -> list[Route]:
     return [
         Route("/_sandbox/health", _handled(health), methods=["GET"]),
         Route("/_sandbox/reset", _handled(reset), methods=["POST"]),
+        Route("/_sandbox/settle", _handled(settle), methods=["POST"]),
         Route("/_sandbox/config", _handled(get_config), methods=["GET"]),
         Route("/_sandbox/config", _handled(set_config), methods=["POST"]),
         Route("/_sandbox/sessions", _handled(sessions), methods=["GET"]),

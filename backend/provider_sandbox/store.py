@@ -138,6 +138,16 @@ class SandboxState:
         if not task.cancelled() and task.exception() is not None:
             logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
 
+    async def settle(self, timeout: float) -> int:
+        """Wait for background work (deliveries, delayed captures), including work it spawns; return what is left."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            tasks = [t for t in self.background if t is not asyncio.current_task()]
+            remaining = deadline - asyncio.get_running_loop().time()
+            if not tasks or remaining <= 0:
+                return len(tasks)
+            await asyncio.wait(tasks, timeout=remaining)
+
     async def cancel_background(self) -> None:
         tasks = [t for t in self.background if t is not asyncio.current_task()]
         for task in tasks:

@@ -272,3 +272,15 @@ def test_reset_clears_state_and_faults(sandbox: Sandbox) -> None:
         },
     )
     assert response.json()["id"] != session_id
+
+
+def test_settle_waits_for_background_webhooks(sandbox: Sandbox) -> None:
+    session_id = sandbox.stripe_session()["id"]
+    sandbox.receiver.answer("/stripe", 500, 500)  # delivered on the third attempt, after two backoffs
+    expire = sandbox.client.post(f"/stripe/v1/checkout/sessions/{session_id}/expire", headers=STRIPE_AUTH)
+    assert expire.status_code == 200
+    settled = sandbox.client.post("/_sandbox/settle", json={"timeout_seconds": 5})
+    assert (settled.status_code, settled.json()) == (200, {"pending": 0})
+    # No polling: once settled, the webhook the API call caused has already been delivered.
+    assert stripe_types(sandbox) == ["checkout.session.expired"] * 3
+    assert sandbox.client.post("/_sandbox/settle", json={"timeout_seconds": 0}).status_code == 400

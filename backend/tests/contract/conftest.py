@@ -113,8 +113,12 @@ def sandbox(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 @pytest.fixture
-def use_sandbox(sandbox: Sandbox, settings: Any) -> Sandbox:
-    """Point the backend at the sandbox (as `make run` does), with a clean sandbox state."""
+def use_sandbox(sandbox: Sandbox, settings: Any) -> Iterator[Sandbox]:
+    """Point the backend at the sandbox (as `make run` does), with a clean sandbox state.
+
+    On the way out it waits for the webhooks the test caused, so none reaches the live backend after the
+    test's settings and database access are gone.
+    """
     sandbox.reset()
     settings.STRIPE_API_BASE = f"{sandbox.url}/stripe"
     settings.STRIPE_SECRET_KEY = "sk_test_contract"
@@ -124,4 +128,5 @@ def use_sandbox(sandbox: Sandbox, settings: Any) -> Sandbox:
     settings.TRUEMED_WEBHOOK_SECRET = SANDBOX_TRUEMED_WHSEC
     settings.TRUEMED_WEBHOOK_MODE = "legacy"
     settings.PROVIDER_TIMEOUT_SECONDS = 5
-    return sandbox
+    yield sandbox
+    sandbox.control("POST", "/settle", json={"timeout_seconds": 30})

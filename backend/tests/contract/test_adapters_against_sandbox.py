@@ -40,13 +40,15 @@ _opened: list[StripeCheckoutProvider | TruemedProvider] = []
 def stripe_adapter(
     sandbox: Sandbox, *, key: str = "sk_test_contract", timeout: float = 5
 ) -> StripeCheckoutProvider:
-    return StripeCheckoutProvider(
+    adapter = StripeCheckoutProvider(
         secret_key=key,
         webhook_secret=SANDBOX_STRIPE_WHSEC,
         api_base=f"{sandbox.url}/stripe",
         timeout=timeout,
         max_retries=0,
     )
+    _opened.append(adapter)
+    return adapter
 
 
 def truemed_adapter(

@@ -112,12 +112,15 @@ def test_hsa_captured_sends_processing_then_captured(use_sandbox: Sandbox, api: 
     session = pay(api, appointment, "truemed")
     complete(use_sandbox, session, "captured")
     assert status_of(appointment) == "confirmed"
-    statuses = [
-        d.get("status") or d.get("body", {}).get("status")
-        for d in use_sandbox.webhooks().get("deliveries", use_sandbox.webhooks())
-        if isinstance(d, dict)
+    delivered = [
+        (d["status"], d["status_code"])
+        for d in use_sandbox.webhooks()["deliveries"]
+        if d["provider"] == "truemed" and d["session_id"] == session["provider_session_id"]
     ]
-    assert statuses.count("processing") >= 1 or WebhookEvent.objects.filter(provider="truemed").count() >= 2
+    assert delivered == [("processing", 204), ("captured", 204)]
+    events = WebhookEvent.objects.filter(provider="truemed").order_by("received_at")
+    assert [(e.signature_valid, e.outcome) for e in events] == [(True, "applied"), (True, "applied")]
+    assert PaymentSession.objects.get(pk=session["id"]).status == "paid"
 
 
 def test_hsa_rejected_then_card(use_sandbox: Sandbox, api: APIClient) -> None:

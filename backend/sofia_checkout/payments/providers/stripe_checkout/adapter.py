@@ -93,7 +93,7 @@ class StripeCheckoutProvider:
         )
 
     def close(self) -> None:
-        self._http_client.close()
+        self._http_client.close()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated
 
     @staticmethod
     def _options(idempotency_key: str | None = None) -> stripe.RequestOptions:
