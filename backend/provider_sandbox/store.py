@@ -139,7 +139,7 @@ class SandboxState:
             logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
 
     async def settle(self, timeout: float) -> int:
-        """Wait for background work (deliveries, delayed captures), including work it spawns; return what is left."""
+        """Wait for background work (deliveries, delayed captures, what they spawn); return what is left."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             tasks = [t for t in self.background if t is not asyncio.current_task()]
