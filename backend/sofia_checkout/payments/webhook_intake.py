@@ -50,8 +50,10 @@ class WebhookResult:
     duplicate: bool
 
 
-def _text(body: bytes) -> str:
-    return body[:_MAX_STORED_PAYLOAD].decode("utf-8", errors="replace")
+def _text(body: bytes | str, limit: int = _MAX_STORED_PAYLOAD) -> str:
+    """Storable text: PostgreSQL text cannot hold NUL, so it (like invalid UTF-8) becomes U+FFFD."""
+    text = body[:limit].decode("utf-8", errors="replace") if isinstance(body, bytes) else body[:limit]
+    return text.replace("\x00", "\ufffd")
 
 
 def _store_rejected(provider: str, body: bytes, error: str) -> None:
@@ -75,17 +77,17 @@ def _store(provider: str, notice: WebhookNotice, body: bytes) -> tuple[WebhookEv
     defaults = {
         "payload": _text(body),
         "signature_valid": True,
-        "event_type": notice.event_type[:100],
-        "provider_session_id": (notice.provider_session_id or "")[:255],
+        "event_type": _text(notice.event_type, 100),
+        "provider_session_id": _text(notice.provider_session_id or "", 255),
     }
     try:
         with transaction.atomic():
             event, created = WebhookEvent.objects.get_or_create(
-                provider=provider, dedupe_key=notice.dedupe_key[:255], defaults=defaults
+                provider=provider, dedupe_key=_text(notice.dedupe_key, 255), defaults=defaults
             )
     except IntegrityError:  # a parallel identical delivery stored it first
         event, created = (
-            WebhookEvent.objects.get(provider=provider, dedupe_key=notice.dedupe_key[:255]),
+            WebhookEvent.objects.get(provider=provider, dedupe_key=_text(notice.dedupe_key, 255)),
             False,
         )
     if not created:

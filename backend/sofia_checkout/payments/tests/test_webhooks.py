@@ -369,3 +369,13 @@ def test_webhooks_are_not_in_the_public_api_output(
     assert "pi_123" not in detail
     assert "evt_" not in detail
     assert "idempotency" not in detail
+
+
+def test_nul_bytes_and_invalid_utf8_are_stored_not_crashing() -> None:
+    # PostgreSQL text cannot hold NUL: schemathesis found this as a 500 there.
+    body = b'\x00{"id": "evt_\x00", \xff\xfe}'
+    assert send_stripe(Client(), body, "garbage").status_code == 400
+    assert send_truemed(Client(), body, **{"x-truemed-api-key": "wrong"}).status_code == 401
+    payloads = list(WebhookEvent.objects.values_list("payload", flat=True))
+    assert len(payloads) == 2
+    assert all("\x00" not in p and p.startswith("\ufffd{") for p in payloads)
