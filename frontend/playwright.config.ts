@@ -90,7 +90,7 @@ export default defineConfig({
       stdout: logs,
       stderr: logs,
       env: {
-        PORT: String(PORTS.backend),
+        BACKEND_PORT: String(PORTS.backend),
         PYTHON: python,
         DATABASE_URL: `sqlite:///${databaseFile}`,
         STRIPE_API_BASE: `${urls.sandbox}/stripe`,

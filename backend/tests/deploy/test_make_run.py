@@ -1,0 +1,91 @@
+"""`make run` (honcho + the root Procfile) serves the demo where the README says, with no keys."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import booking, slot
+from tests.deploy.conftest import REPO_DIR, VENV_BIN, wait_until
+
+PORTS = {"backend": 8000, "sandbox": 8100, "frontend": 5173}
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[None]:
+    busy = [f"{name} :{port}" for name, port in PORTS.items() if _port_in_use(port)]
+    if busy:
+        pytest.fail(f"ports in use ({', '.join(busy)}): stop `make run` before the tests", pytrace=False)
+    log = (tmp_path / "honcho.log").open("wb")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
+    for name in ("PORT", "STRIPE_API_BASE", "TRUEMED_API_BASE", "STRIPE_SECRET_KEY", "TRUEMED_API_KEY"):
+        env.pop(name, None)
+    process = subprocess.Popen(
+        [str(VENV_BIN / "honcho"), "-f", "Procfile", "start"],
+        cwd=REPO_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_until(
+            lambda: (
+                _answers("http://127.0.0.1:8000/api/health/")
+                and _answers("http://127.0.0.1:8100/_sandbox/health")
+                and _answers("http://127.0.0.1:5173/")
+            ),
+            timeout=90,
+            what=f"make run's three servers (log: {log.name})",
+        )
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_make_run_serves_backend_sandbox_and_spa_on_the_documented_ports(demo: None) -> None:
+    spa = httpx.get("http://127.0.0.1:5173/checkout/return", timeout=5)
+    assert spa.status_code == 200
+    assert '<div id="root">' in spa.text
+    config = httpx.get("http://127.0.0.1:8000/api/config/", timeout=5).json()
+    assert set(config["payment_providers"]) == {"stripe", "truemed"}
+    # The backend talks to the sandbox with no keys: a card session lands on the sandbox's hosted page.
+    booked = httpx.post(
+        "http://127.0.0.1:8000/api/appointments/",
+        json=booking(appointment_time=slot(hours=30)),
+        headers={"Origin": "http://127.0.0.1:5173"},
+        timeout=10,
+    )
+    assert booked.status_code == 201, booked.text
+    assert booked.headers["access-control-allow-origin"] == "http://127.0.0.1:5173"
+    session = httpx.post(
+        f"http://127.0.0.1:8000/api/appointments/{booked.json()['id']}/payment-sessions/",
+        json={"provider": "stripe"},
+        timeout=15,
+    )
+    assert session.status_code == 201, session.text
+    assert session.json()["redirect_url"].startswith("http://127.0.0.1:8100/")
