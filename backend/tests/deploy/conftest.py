@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -78,3 +81,32 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.1)
     pytest.fail(f"timed out after {timeout}s waiting for {what}", pytrace=False)
+
+
+@contextlib.contextmanager
+def served(
+    command: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    log: Path,
+    ready: Callable[[], bool],
+    timeout: float,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server command in its own process group until it is ready; stop the whole group afterwards."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_until(lambda: proc.poll() is not None or ready(), timeout, f"{command[-1]} to be ready ({log})")
+        assert proc.poll() is None, f"{command[-1]} exited {proc.returncode}:\n{log.read_text()}"
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -4,8 +4,6 @@ temp SQLite file; `check --deploy` is clean; bad configurations stop start-up wi
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import urllib.error
@@ -14,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import BACKEND_DIR, free_port, production_env, wait_until
+from tests.deploy.conftest import BACKEND_DIR, free_port, production_env, served
 
 START = BACKEND_DIR / "scripts" / "start-backend.sh"
+START_COMMAND = ["bash", str(START)]
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -55,19 +54,10 @@ def test_start_script_migrates_and_serves_with_gunicorn(tmp_path: Path) -> None:
         HOST="127.0.0.1",
         PORT=str(port),
     )
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            ["bash", str(START)],
-            cwd=BACKEND_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: proc.poll() is not None or _ready(url), 40, "the backend's /api/ready/")
-        assert proc.poll() is None, f"start-backend.sh exited {proc.returncode}:\n{log.read_text()}"
+    with served(
+        ["bash", str(START)], cwd=BACKEND_DIR, env=env, log=log, ready=lambda: _ready(url), timeout=40
+    ):
         status, headers, body = _get(f"{url}/api/ready/")
         assert (status, json.loads(body)) == (200, {"status": "ok", "database": "ok"})
         status, headers, body = _get(f"{url}/api/health/")
@@ -80,10 +70,6 @@ def test_start_script_migrates_and_serves_with_gunicorn(tmp_path: Path) -> None:
         status, _, body = _get(f"{url}/api/nope/")
         assert status == 404
         assert json.loads(body)["code"] == "not_found"
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
     output = log.read_text()
     assert "Applying payments.0001_initial" in output  # MIGRATE_ON_START defaults to 1
     assert "Starting gunicorn" in output
@@ -106,28 +92,15 @@ def test_with_the_ssl_redirect_on_health_probes_still_answer_over_http(tmp_path:
         PORT=str(port),
         MIGRATE_ON_START="0",
     )
-    log = tmp_path / "backend.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            ["bash", str(START)],
-            cwd=BACKEND_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: proc.poll() is not None or _ready(url), 40, "the backend's /api/ready/")
-        assert proc.poll() is None, f"start-backend.sh exited {proc.returncode}:\n{log.read_text()}"
+    log = tmp_path / "backend.log"
+    with served(
+        ["bash", str(START)], cwd=BACKEND_DIR, env=env, log=log, ready=lambda: _ready(url), timeout=40
+    ):
         assert _get(f"{url}/api/health/")[0] == 200
         status, headers, _ = _get(f"{url}/api/config/")
         assert status == 301, log.read_text()
         assert headers["Location"].startswith("https://")
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
 
 
 def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import httpx
 import pytest
 
 from conftest import booking, slot
-from tests.deploy.conftest import REPO_DIR, VENV_BIN, wait_until
+from tests.deploy.conftest import REPO_DIR, VENV_BIN, served
 
 PORTS = {"backend": 8000, "sandbox": 8100, "frontend": 5173}
 
@@ -35,36 +33,25 @@ def demo(tmp_path: Path) -> Iterator[None]:
     busy = [f"{name} :{port}" for name, port in PORTS.items() if _port_in_use(port)]
     if busy:
         pytest.fail(f"ports in use ({', '.join(busy)}): stop `make run` before the tests", pytrace=False)
-    log = (tmp_path / "honcho.log").open("wb")
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
     for name in ("PORT", "STRIPE_API_BASE", "TRUEMED_API_BASE", "STRIPE_SECRET_KEY", "TRUEMED_API_KEY"):
         env.pop(name, None)
-    process = subprocess.Popen(
+    with served(
         [str(VENV_BIN / "honcho"), "-f", "Procfile", "start"],
         cwd=REPO_DIR,
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_until(
-            lambda: (
-                _answers("http://127.0.0.1:8000/api/health/")
-                and _answers("http://127.0.0.1:8100/_sandbox/health")
-                and _answers("http://127.0.0.1:5173/")
-            ),
-            timeout=90,
-            what=f"make run's three servers (log: {log.name})",
-        )
+        log=tmp_path / "honcho.log",
+        ready=lambda: all(
+            _answers(url)
+            for url in (
+                "http://127.0.0.1:8000/api/health/",
+                "http://127.0.0.1:8100/_sandbox/health",
+                "http://127.0.0.1:5173/",
+            )
+        ),
+        timeout=90,
+    ):
         yield
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
 
 
 def test_make_run_serves_backend_sandbox_and_spa_on_the_documented_ports(demo: None) -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import subprocess
 import urllib.request
 from pathlib import Path
 
-from tests.deploy.conftest import BACKEND_DIR, free_port, production_env, wait_until
+from tests.deploy.conftest import BACKEND_DIR, free_port, production_env, served
 
 
 def _health(url: str) -> bool:
@@ -30,26 +27,13 @@ def test_start_sandbox_serves_health_on_the_configured_address(tmp_path: Path) -
         SANDBOX_TRUEMED_WEBHOOK_URL="http://backend:8000/api/webhooks/truemed/",
     )
     log = tmp_path / "sandbox.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            ["bash", str(BACKEND_DIR / "scripts" / "start-sandbox.sh")],
-            cwd=BACKEND_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: proc.poll() is not None or _health(url), 20, "the sandbox's /_sandbox/health")
-        assert proc.poll() is None, f"start-sandbox.sh exited {proc.returncode}:\n{log.read_text()}"
-        with urllib.request.urlopen(f"{url}/_sandbox/health", timeout=5) as response:  # noqa: S310
-            assert response.status == 200
-            json.loads(response.read())
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+    command = ["bash", str(BACKEND_DIR / "scripts" / "start-sandbox.sh")]
+    with served(command, cwd=BACKEND_DIR, env=env, log=log, ready=lambda: _health(url), timeout=20):
+        assert _health(url)
+    ready_line = next(line for line in log.read_text().splitlines() if "provider sandbox ready" in line)
+    assert "public http://localhost:8100" in ready_line
+    assert "http://backend:8000/api/webhooks/stripe/" in ready_line
 
 
 def test_start_sandbox_refuses_a_bad_configuration() -> None:
