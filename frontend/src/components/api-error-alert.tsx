@@ -1,3 +1,6 @@
+import { Link } from 'react-router';
+
+import { paths } from '@/config/paths';
 import { isApiError } from '@/lib/api-client';
 
 /** What to tell a patient about a failed call; the server's message is used where it is meant for people. */
@@ -60,5 +63,20 @@ export function ApiErrorAlert({ error, onRetry, retryLabel = 'Retry' }: ApiError
         </button>
       ) : null}
     </div>
+  );
+}
+
+/** An appointment that failed to load: the error, and a way to book again when it does not exist. */
+export function AppointmentLoadError({ error, onRetry }: { error: unknown; onRetry: () => void }) {
+  const notFound = isApiError(error) && error.code === 'not_found';
+  return (
+    <>
+      <ApiErrorAlert error={error} onRetry={onRetry} />
+      {notFound ? (
+        <p>
+          <Link to={paths.book.href()}>Book an appointment</Link>
+        </p>
+      ) : null}
+    </>
   );
 }

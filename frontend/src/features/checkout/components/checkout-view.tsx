@@ -2,12 +2,11 @@ import { Link } from 'react-router';
 
 import { useAppointment } from '@/api/get-appointment';
 import { useAnnouncement } from '@/components/announcer';
-import { ApiErrorAlert } from '@/components/api-error-alert';
+import { AppointmentLoadError } from '@/components/api-error-alert';
 import { AppointmentSummary } from '@/components/appointment-summary';
 import { Loading } from '@/components/loading';
 import { PaymentOptions } from '@/components/payment-options';
 import { paths } from '@/config/paths';
-import { isApiError } from '@/lib/api-client';
 import { formatDateTime } from '@/lib/format';
 import type { Appointment } from '@/types/api';
 
@@ -72,17 +71,7 @@ export function CheckoutView({ appointmentId }: { appointmentId: string }) {
 
   if (query.isPending) return <Loading label="Loading your appointment…" />;
   if (query.isError) {
-    const notFound = isApiError(query.error) && query.error.code === 'not_found';
-    return (
-      <>
-        <ApiErrorAlert error={query.error} onRetry={() => void query.refetch()} />
-        {notFound ? (
-          <p>
-            <Link to={paths.book.href()}>Book an appointment</Link>
-          </p>
-        ) : null}
-      </>
-    );
+    return <AppointmentLoadError error={query.error} onRetry={() => void query.refetch()} />;
   }
 
   const appointment = query.data;

@@ -4,14 +4,13 @@ import { Link } from 'react-router';
 
 import { appointmentQueryKey, useAppointment } from '@/api/get-appointment';
 import { useAnnouncement } from '@/components/announcer';
-import { ApiErrorAlert } from '@/components/api-error-alert';
+import { ApiErrorAlert, AppointmentLoadError } from '@/components/api-error-alert';
 import { AppointmentSummary } from '@/components/appointment-summary';
 import { Loading } from '@/components/loading';
 import { PageHeading } from '@/components/page-heading';
 import { PaymentOptions } from '@/components/payment-options';
 import { paths } from '@/config/paths';
 import { polling } from '@/config/polling';
-import { isApiError } from '@/lib/api-client';
 import { savePendingAppointmentId } from '@/lib/pending-appointment';
 import type { Appointment } from '@/types/api';
 
@@ -90,16 +89,10 @@ function PaymentStatus({ appointmentId, paymentSessionId }: { appointmentId: str
   useAnnouncement(state ? headingFor(state) : null);
 
   if (appointment.isError && !appointment.data) {
-    const notFound = isApiError(appointment.error) && appointment.error.code === 'not_found';
     return (
       <>
         <PageHeading>Checking your payment</PageHeading>
-        <ApiErrorAlert error={appointment.error} onRetry={() => void appointment.refetch()} />
-        {notFound ? (
-          <p>
-            <Link to={paths.book.href()}>Book an appointment</Link>
-          </p>
-        ) : null}
+        <AppointmentLoadError error={appointment.error} onRetry={() => void appointment.refetch()} />
       </>
     );
   }
