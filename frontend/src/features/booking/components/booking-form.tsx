@@ -205,6 +205,13 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
   const showGeneralError = createAppointment.isError && !handledByFields;
 
   const invalid = (name: FieldName) => (errors[name]?.length ? true : undefined);
+  // What every control shares: its value, change handler, and the error it is described by.
+  const control = (key: keyof FormValues, field: FieldName, ...notes: string[]) => ({
+    value: values[key],
+    onChange: set(key),
+    'aria-invalid': invalid(field),
+    'aria-describedby': describedBy(...notes, invalid(field) && errorId(field)),
+  });
 
   return (
     <form className="form" noValidate onSubmit={onSubmit} aria-describedby="booking-note">
@@ -216,10 +223,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
         <select
           id="provider_name"
           name="provider_name"
-          value={values.provider_name}
-          onChange={set('provider_name')}
-          aria-invalid={invalid('provider_name')}
-          aria-describedby={describedBy(invalid('provider_name') && errorId('provider_name'))}
+          {...control('provider_name', 'provider_name')}
         >
           <option value="">Choose a practitioner</option>
           {config.practitioners.map((p) => (
@@ -235,11 +239,8 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
         <select
           id="service"
           name="service"
-          value={values.service}
-          onChange={set('service')}
           disabled={!practitioner}
-          aria-invalid={invalid('service')}
-          aria-describedby={describedBy('service-price', invalid('service') && errorId('service'))}
+          {...control('service', 'service', 'service-price')}
         >
           <option value="">{practitioner ? 'Choose a service' : 'Choose a practitioner first'}</option>
           {practitioner?.services.map((s) => (
@@ -273,10 +274,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
               type="date"
               min={dateWindow.min}
               max={dateWindow.max}
-              value={values.date}
-              onChange={set('date')}
-              aria-invalid={invalid('appointment_time')}
-              aria-describedby={describedBy(invalid('appointment_time') && errorId('appointment_time'))}
+              {...control('date', 'appointment_time')}
             />
           </Field>
           <Field label="Time" htmlFor="appointment_clock">
@@ -284,10 +282,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
               id="appointment_clock"
               name="appointment_clock"
               type="time"
-              value={values.time}
-              onChange={set('time')}
-              aria-invalid={invalid('appointment_time')}
-              aria-describedby={describedBy(invalid('appointment_time') && errorId('appointment_time'))}
+              {...control('time', 'appointment_time')}
             />
           </Field>
         </div>
@@ -300,10 +295,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
           name="client_name"
           type="text"
           autoComplete="name"
-          value={values.client_name}
-          onChange={set('client_name')}
-          aria-invalid={invalid('client_name')}
-          aria-describedby={describedBy(invalid('client_name') && errorId('client_name'))}
+          {...control('client_name', 'client_name')}
         />
         <FieldError name="client_name" errors={errors} />
       </Field>
@@ -315,10 +307,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
           type="email"
           autoComplete="email"
           inputMode="email"
-          value={values.client_email}
-          onChange={set('client_email')}
-          aria-invalid={invalid('client_email')}
-          aria-describedby={describedBy(invalid('client_email') && errorId('client_email'))}
+          {...control('client_email', 'client_email')}
         />
         <FieldError name="client_email" errors={errors} />
       </Field>
@@ -328,10 +317,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
           id="client_state"
           name="client_state"
           autoComplete="address-level1"
-          value={values.client_state}
-          onChange={set('client_state')}
-          aria-invalid={invalid('client_state')}
-          aria-describedby={describedBy(invalid('client_state') && errorId('client_state'))}
+          {...control('client_state', 'client_state')}
         >
           <option value="">Choose your state</option>
           {US_STATES.map((s) => (
