@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -40,6 +40,7 @@ def _refresh_live_sessions(appointment: Appointment, report: ReconcileReport) ->
     """Ask the provider about each live session; stop unpaid ones. True if money arrived or is in review."""
     for session in PaymentSession.objects.filter(appointment=appointment, status__in=LIVE_PAYMENT_STATUSES):
         if not session.provider_session_id:
+            # The appointment row is locked, so no create call for it is in flight: it never got an answer.
             state = ProviderSession("", PaymentStatus.CANCELED, "abandoned_before_creation")
         else:
             adapter = get_provider(session.provider)
@@ -47,6 +48,14 @@ def _refresh_live_sessions(appointment: Appointment, report: ReconcileReport) ->
             if state.status in {PaymentStatus.OPEN, PaymentStatus.CREATING}:
                 state = adapter.cancel_session(session.provider_session_id)
                 if state.status in {PaymentStatus.OPEN, PaymentStatus.CREATING}:
+                    # The hold is over either way; a late payment is caught ("paid after release").
+                    logger.error(
+                        "reconcile: provider still reports the session open after cancel",
+                        extra={"appointment_id": str(appointment.id), "payment_session_id": str(session.id)},
+                    )
+                    PaymentSession.objects.filter(pk=session.pk).update(
+                        attention="Still open at the provider after its hold expired: watch for late payment."
+                    )
                     state = ProviderSession(
                         state.provider_session_id, PaymentStatus.EXPIRED, state.provider_status
                     )
@@ -85,7 +94,8 @@ def expire_abandoned(*, now: datetime, report: ReconcileReport, limit: int = 100
                     appointment.save(update_fields=["status", "updated_at"])
                     report.expired_appointments += 1
                     logger.info("hold expired", extra={"appointment_id": str(appointment.id)})
-        except (ProviderError, DomainError) as exc:
+        except (ProviderError, DomainError, DatabaseError) as exc:
+            # One row's trouble (provider down, a lock timeout) is reported; the pass goes on.
             report.errors.append(f"{appointment_id}: {exc}")
             logger.warning("reconcile: could not expire", extra={"appointment_id": str(appointment_id)})
 
@@ -99,16 +109,23 @@ def repoll_stuck(*, now: datetime, report: ReconcileReport, limit: int = 100) ->
         )
         .filter(Q(last_synced_at__isnull=True) | Q(last_synced_at__lte=stale_before))
         .exclude(provider_session_id=None)
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "appointment_id")[:limit]
     )
-    for session_id in candidates:
+    for session_id, appointment_id in candidates:
         try:
             with transaction.atomic():
+                # Lock order as everywhere: the appointment, then the session (no deadlock with webhooks
+                # or the expiry pass); SKIP LOCKED leaves rows another copy is working on.
+                appointment = (
+                    Appointment.objects.select_for_update(skip_locked=True).filter(pk=appointment_id).first()
+                )
                 session = (
                     PaymentSession.objects.select_for_update(skip_locked=True)
                     .filter(pk=session_id, status__in=(PaymentStatus.OPEN, PaymentStatus.PROCESSING))
                     .filter(Q(last_synced_at__isnull=True) | Q(last_synced_at__lte=stale_before))
                     .first()
+                    if appointment is not None
+                    else None
                 )
                 if session is None:
                     continue
@@ -119,8 +136,9 @@ def repoll_stuck(*, now: datetime, report: ReconcileReport, limit: int = 100) ->
                 )
                 if updated.status != session.status:
                     report.sessions_changed += 1
-        except (ProviderError, DomainError) as exc:
+        except (ProviderError, DomainError, DatabaseError) as exc:
             report.errors.append(f"{session_id}: {exc}")
+            logger.warning("reconcile: could not re-poll", extra={"payment_session_id": str(session_id)})
 
 
 def payments_reconcile(*, now: datetime | None = None) -> ReconcileReport:

@@ -103,6 +103,10 @@ def _apply_to_appointment(appointment: Appointment, session: PaymentSession, sta
     if status == PaymentStatus.PAID:
         if appointment.status in {AppointmentStatus.PENDING_PAYMENT, AppointmentStatus.PAYMENT_PROCESSING}:
             appointment.status = AppointmentStatus.CONFIRMED
+        elif appointment.status == AppointmentStatus.CONFIRMED:
+            # Another session already paid for it: never silently keep two payments for one appointment.
+            appointment.attention = "Paid twice (two payment sessions): refund one."
+            logger.error("second payment for a confirmed appointment", extra=_log_extra(session))
         elif appointment.status in {AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED}:
             # Paid after the slot was released: money is the truth; revive the booking if the slot is free.
             taken = (
@@ -131,6 +135,15 @@ def _apply_to_appointment(appointment: Appointment, session: PaymentSession, sta
     appointment.save()
 
 
+def _amount_differs(session: PaymentSession, state: ProviderSession) -> bool:
+    """What the provider reports must be what we asked for; money we cannot check is never taken as paid."""
+    if state.status == PaymentStatus.PAID and (state.amount_cents is None or state.currency is None):
+        return True
+    return (state.amount_cents is not None and state.amount_cents != session.amount_cents) or (
+        state.currency is not None and state.currency.lower() != session.currency
+    )
+
+
 def payment_session_apply_provider_state(
     *, payment_session_id: uuid.UUID | str, state: ProviderSession, source: str
 ) -> PaymentSession:
@@ -147,7 +160,7 @@ def payment_session_apply_provider_state(
         appointment = _lock_appointment(appointment_id)
         session = PaymentSession.objects.select_for_update().get(pk=payment_session_id)
         now = timezone.now()
-        if not session.provider_session_id:
+        if state.provider_session_id and not session.provider_session_id:
             session.provider_session_id = state.provider_session_id
         if state.redirect_url and not session.redirect_url:
             session.redirect_url = state.redirect_url
@@ -155,13 +168,10 @@ def payment_session_apply_provider_state(
             session.payment_reference = state.payment_reference
         session.provider_status = state.provider_status[:50]
         session.last_synced_at = now
-        mismatch = (state.amount_cents is not None and state.amount_cents != session.amount_cents) or (
-            state.currency is not None and state.currency.lower() != session.currency
-        )
-        if mismatch:
+        if _amount_differs(session, state):
             session.amount_mismatch = True
             session.attention = (
-                f"Provider reported {state.amount_cents} {state.currency}; "
+                f"Provider reported {state.status} with {state.amount_cents} {state.currency}; "
                 f"we asked for {session.amount_cents} {session.currency}."
             )
             logger.error("provider amount mismatch: not applied", extra=_log_extra(session, source=source))
@@ -210,31 +220,55 @@ def _cancel_unusable_live_session(appointment_id: uuid.UUID, provider: str, now:
         )
 
 
+def _abandon_if_never_created(payment_session: PaymentSession) -> PaymentSession | None:
+    """Under the locks, cancel locally an attempt whose provider never answered; None if it has a provider
+    session by now (a create call in flight held the lock and stored it), which must be stopped there."""
+    with transaction.atomic():
+        _lock_appointment(payment_session.appointment_id)
+        session = PaymentSession.objects.select_for_update().get(pk=payment_session.pk)
+        if session.provider_session_id and session.status in LIVE_PAYMENT_STATUSES:
+            return None
+        if session.status not in LIVE_PAYMENT_STATUSES:
+            return session
+        return payment_session_apply_provider_state(
+            payment_session_id=session.id,
+            state=ProviderSession("", PaymentStatus.CANCELED, "abandoned_before_creation"),
+            source="cancel",
+        )
+
+
 def payment_session_cancel(*, payment_session: PaymentSession) -> PaymentSession:
     """Stop an unpaid session at the provider (Stripe expire / Truemed cancel) and record the outcome.
 
     A session whose provider never answered its create call is abandoned locally (at Stripe it expires by
     itself at expires_at; nobody holds its Truemed link). Raises ProviderUnavailable when the provider
-    cannot be reached: the session then stays live and nothing else changes.
+    cannot be reached, ProviderFailed when it refuses or still reports the session payable: the session
+    then stays live and nothing else changes.
     """
     if payment_session.status not in LIVE_PAYMENT_STATUSES:
         return payment_session
     if not payment_session.provider_session_id:
-        state = ProviderSession("", PaymentStatus.CANCELED, "abandoned_before_creation")
-    else:
-        adapter = get_provider(payment_session.provider)
-        try:
-            state = adapter.cancel_session(payment_session.provider_session_id)
-        except ProviderUnavailableError as exc:
-            logger.warning(
-                "cancel failed: provider unavailable", extra=_log_extra(payment_session, error=exc.message)
-            )
-            raise ProviderUnavailable() from exc
-        except ProviderRejectedError as exc:
-            logger.error("cancel refused by provider", extra=_log_extra(payment_session, error=exc.message))
-            raise ProviderFailed() from exc
-        if state.status in {PaymentStatus.OPEN, PaymentStatus.CREATING}:
-            state = ProviderSession(state.provider_session_id, PaymentStatus.CANCELED, state.provider_status)
+        abandoned = _abandon_if_never_created(payment_session)
+        if abandoned is not None:
+            return abandoned
+        payment_session.refresh_from_db()
+    adapter = get_provider(payment_session.provider)
+    try:
+        state = adapter.cancel_session(payment_session.provider_session_id or "")
+    except ProviderUnavailableError as exc:
+        logger.warning(
+            "cancel failed: provider unavailable", extra=_log_extra(payment_session, error=exc.message)
+        )
+        raise ProviderUnavailable() from exc
+    except ProviderRejectedError as exc:
+        logger.error("cancel refused by provider", extra=_log_extra(payment_session, error=exc.message))
+        raise ProviderFailed() from exc
+    if state.status in {PaymentStatus.OPEN, PaymentStatus.CREATING}:
+        # Still payable at the provider: recording it as cancelled would let the shopper pay twice.
+        logger.error(
+            "cancel not taken by provider", extra=_log_extra(payment_session, reported=state.provider_status)
+        )
+        raise ProviderFailed("We could not stop the earlier payment attempt. Please try again shortly.")
     return payment_session_apply_provider_state(
         payment_session_id=payment_session.id, state=state, source="cancel"
     )
@@ -319,6 +353,7 @@ def payment_session_start(
             cancel_url=cancel_url,
             expires_at=session.expires_at,
         )
+        refused: ProviderRejectedError | None = None
         try:
             state = adapter.create_session(request)
         except ProviderUnavailableError as exc:
@@ -327,15 +362,19 @@ def payment_session_start(
             )
             raise ProviderUnavailable() from exc
         except ProviderRejectedError as exc:
+            # A refusal created nothing: close this attempt so a retry starts a fresh one (new key).
             logger.error("create refused by provider", extra=_log_extra(session, error=exc.message))
-            raise ProviderFailed() from exc
-        # The hold lasts as long as the payment page can be used.
-        if appointment.hold_expires_at < session.expires_at:
+            refused = exc
+            state = ProviderSession("", PaymentStatus.FAILED, "create_refused")
+        if refused is None and appointment.hold_expires_at < session.expires_at:
+            # The hold lasts as long as the payment page can be used.
             appointment.hold_expires_at = session.expires_at
             appointment.save(update_fields=["hold_expires_at", "updated_at"])
         session = payment_session_apply_provider_state(
             payment_session_id=session.id, state=state, source="create"
         )
+    if refused is not None:
+        raise ProviderFailed() from refused
     logger.info("payment session created", extra=_log_extra(session))
     return session, True
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import STRIPE_BASE, TRUEMED_BASE, StripeMock, TruemedMock
+from conftest import STRIPE_BASE, TRUEMED_BASE, StripeMock, TruemedMock, slot
 from sofia_checkout.appointments.models import Appointment
 from sofia_checkout.payments.lifecycle import ReconcileReport, expire_abandoned, payments_reconcile
 from sofia_checkout.payments.models import PaymentSession, Refund
@@ -238,3 +238,36 @@ def test_admin_cancel_action(admin_client: Any, book: Any) -> None:
     )
     assert response.status_code == 302
     assert Appointment.objects.get(pk=appointment["id"]).status == "cancelled"
+
+
+def test_hold_ends_even_if_the_provider_keeps_the_session_open_and_it_is_flagged(
+    api: APIClient, book: Any, truemed_mock: TruemedMock
+) -> None:
+    appointment = book()
+    tm_id = truemed_mock.answer_create()
+    started(api, appointment, "truemed")
+    truemed_mock.retrieve(tm_id, "pending")
+    truemed_mock.router.post(f"{TRUEMED_BASE}/payments/v1/payment_session/{tm_id}/cancel").mock(
+        return_value=httpx.Response(404, json={"error": "NotFound", "message": "x"})
+    )
+    report = payments_reconcile(now=later(120))
+    assert report.expired_appointments == 1
+    session = PaymentSession.objects.get()
+    assert session.status == "expired"
+    assert "watch for late payment" in session.attention
+    assert Appointment.objects.get(pk=appointment["id"]).status == "expired"
+
+
+def test_reconcile_expires_several_holds_abandoned_before_creation(
+    api: APIClient, book: Any, stripe_mock: StripeMock
+) -> None:
+    stripe_mock.create.mock(side_effect=httpx.ConnectError("down"))
+    for hours in (48, 72, 96):
+        appointment = book(appointment_time=slot(hours=hours))
+        response = api.post(
+            f"/api/appointments/{appointment['id']}/payment-sessions/", {"provider": "stripe"}, format="json"
+        )
+        assert response.status_code == 503
+    report = payments_reconcile(now=later(120))
+    assert (report.expired_appointments, report.errors) == (3, [])
+    assert set(PaymentSession.objects.values_list("status", "provider_session_id")) == {("canceled", None)}

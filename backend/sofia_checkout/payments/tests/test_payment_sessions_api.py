@@ -7,9 +7,10 @@ import httpx
 import pytest
 from rest_framework.test import APIClient
 
-from conftest import TRUEMED_BASE, StripeMock, TruemedMock
+from conftest import TRUEMED_BASE, StripeMock, TruemedMock, slot, stripe_session
 from sofia_checkout.appointments.models import Appointment, AppointmentStatus
 from sofia_checkout.payments.models import PaymentSession
+from sofia_checkout.payments.services import payment_session_cancel
 from sofia_checkout.payments.statuses import PaymentStatus
 
 pytestmark = pytest.mark.django_db
@@ -87,18 +88,6 @@ def test_truemed_session_body(api: APIClient, book: Any, truemed_mock: TruemedMo
         (httpx.ConnectError("refused"), 503, "provider_unavailable"),
         (httpx.ReadTimeout("slow"), 503, "provider_unavailable"),
         (httpx.Response(200, text="<html>not json"), 503, "provider_unavailable"),
-        (
-            httpx.Response(
-                400, json={"error": {"type": "invalid_request_error", "message": "bad", "param": "x"}}
-            ),
-            502,
-            "provider_error",
-        ),
-        (
-            httpx.Response(401, json={"error": {"type": "invalid_request_error", "message": "key"}}),
-            502,
-            "provider_error",
-        ),
     ],
 )
 def test_stripe_failures_then_retry_reuses_the_key(
@@ -123,6 +112,39 @@ def test_stripe_failures_then_retry_reuses_the_key(
     first_form = stripe_mock.create.calls[0].request.content
     assert stripe_mock.create.calls.last.request.content == first_form  # identical parameters on retry
     assert PaymentSession.objects.filter(appointment_id=appointment["id"]).count() == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(
+            400, json={"error": {"type": "invalid_request_error", "message": "bad", "param": "x"}}
+        ),
+        httpx.Response(401, json={"error": {"type": "invalid_request_error", "message": "key"}}),
+    ],
+)
+def test_stripe_refusal_closes_the_attempt_and_a_retry_starts_fresh(
+    api: APIClient, book: Any, stripe_mock: StripeMock, answer: httpx.Response
+) -> None:
+    appointment = book()
+    stripe_mock.create.mock(side_effect=[answer])
+    refused = start(api, appointment["id"], "stripe")
+    assert refused.status_code == 502
+    assert refused.json()["code"] == "provider_error"
+    assert Appointment.objects.get(pk=appointment["id"]).status == AppointmentStatus.PENDING_PAYMENT
+    first = PaymentSession.objects.get(appointment_id=appointment["id"])
+    # A refusal created nothing at Stripe: resending the same key would only be refused again.
+    assert (first.status, first.provider_session_id, first.provider_status) == (
+        PaymentStatus.FAILED,
+        None,
+        "create_refused",
+    )
+
+    stripe_mock.answer_create()
+    retried = start(api, appointment["id"], "stripe")
+    assert retried.status_code == 201
+    keys = [call.request.headers["Idempotency-Key"] for call in stripe_mock.create.calls]
+    assert keys == [first.idempotency_key, f"sofia-{appointment['id']}-stripe-2"]
 
 
 def test_truemed_timeout_and_malformed_json(api: APIClient, book: Any, truemed_mock: TruemedMock) -> None:
@@ -283,3 +305,53 @@ def test_session_about_to_expire_is_cancelled_at_the_provider_before_a_new_one(
     assert second.json()["id"] != first["id"]
     assert cancel.call_count == 1  # the old link can no longer take money
     assert PaymentSession.objects.get(pk=first["id"]).status == "canceled"
+
+
+def test_switching_is_refused_while_the_old_session_is_still_payable(
+    api: APIClient, book: Any, stripe_mock: StripeMock, truemed_mock: TruemedMock
+) -> None:
+    appointment = book()
+    tm_id = truemed_mock.answer_create()
+    start(api, appointment["id"], "truemed")
+    # The cancel is refused (or its path unknown) and Truemed still says pending: the old link still pays.
+    truemed_mock.router.post(f"{TRUEMED_BASE}/payments/v1/payment_session/{tm_id}/cancel").mock(
+        return_value=httpx.Response(404, json={"error": "NotFound", "message": "x"})
+    )
+    truemed_mock.retrieve(tm_id, "pending")
+    response = start(api, appointment["id"], "stripe")
+    assert response.status_code == 502
+    assert response.json()["code"] == "provider_error"
+    assert stripe_mock.create.call_count == 0
+    assert PaymentSession.objects.get(appointment_id=appointment["id"]).status == PaymentStatus.OPEN
+
+
+def test_cancel_with_a_stale_copy_still_stops_the_session_at_the_provider(
+    api: APIClient, book: Any, stripe_mock: StripeMock
+) -> None:
+    """A switch read the attempt before a parallel create stored its provider id: the cancel must not just
+    mark it cancelled here while it stays payable at Stripe."""
+    appointment = book()
+    stripe_mock.answer_create()
+    start(api, appointment["id"], "stripe")
+    stale = PaymentSession.objects.get(appointment_id=appointment["id"])
+    stale.provider_session_id = None  # what the switching request had read
+    expire = stripe_mock.router.post("https://stripe.test/v1/checkout/sessions/cs_test_fixture/expire").mock(
+        return_value=httpx.Response(200, json=stripe_session(status="expired"))
+    )
+    cancelled = payment_session_cancel(payment_session=stale)
+    assert expire.call_count == 1
+    assert (cancelled.status, cancelled.provider_session_id) == (PaymentStatus.EXPIRED, "cs_test_fixture")
+
+
+def test_two_attempts_abandoned_before_creation_can_both_be_cancelled(
+    api: APIClient, book: Any, stripe_mock: StripeMock
+) -> None:
+    first, second = book(), book(appointment_time=slot(hours=72))
+    stripe_mock.create.mock(side_effect=httpx.ConnectError("down"))
+    assert start(api, first["id"], "stripe").status_code == 503
+    assert start(api, second["id"], "stripe").status_code == 503
+    for appointment in (first, second):
+        response = api.post(f"/api/appointments/{appointment['id']}/cancel/")
+        assert response.status_code == 200, response.json()
+    sessions = PaymentSession.objects.filter(appointment_id__in=[first["id"], second["id"]])
+    assert {(s.status, s.provider_session_id) for s in sessions} == {(PaymentStatus.CANCELED, None)}

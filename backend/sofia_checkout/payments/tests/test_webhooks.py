@@ -379,3 +379,64 @@ def test_nul_bytes_and_invalid_utf8_are_stored_not_crashing() -> None:
     payloads = list(WebhookEvent.objects.values_list("payload", flat=True))
     assert len(payloads) == 2
     assert all("\x00" not in p and p.startswith("\ufffd{") for p in payloads)
+
+
+@pytest.mark.parametrize(
+    "reported",
+    [
+        {"total_amount": None},
+        {"total_amount": "15000"},
+        {"total_amount": 100},
+        {"total_amount": 15000, "capture_amount": 100},
+    ],
+    ids=["amount-missing", "amount-not-an-integer", "amount-differs", "partial-capture"],
+)
+def test_truemed_captured_without_our_exact_amount_is_flagged_not_confirmed(
+    api: APIClient, book: Any, truemed_mock: TruemedMock, reported: dict[str, Any]
+) -> None:
+    appointment = book()
+    tm_id = truemed_mock.answer_create()
+    session = started(api, appointment, "truemed")
+    body = {"id": tm_id, "status": "captured", "metadata": ""} | {
+        k: v for k, v in reported.items() if v is not None
+    }
+    truemed_mock.router.get(f"https://truemed.test/payments/v1/payment_session/{tm_id}").mock(
+        return_value=httpx.Response(200, json=body)
+    )
+    response = send_truemed(Client(), legacy(tm_id, "captured"), **{"x-truemed-api-key": TRUEMED_WHSEC})
+    assert response.status_code == 204
+    stored = PaymentSession.objects.get(pk=session["id"])
+    assert stored.amount_mismatch
+    assert stored.status == "open"
+    assert appointment_status(appointment) == "pending_payment"
+
+
+def test_truemed_full_capture_confirms(api: APIClient, book: Any, truemed_mock: TruemedMock) -> None:
+    appointment = book()
+    tm_id = truemed_mock.answer_create()
+    started(api, appointment, "truemed")
+    truemed_mock.router.get(f"https://truemed.test/payments/v1/payment_session/{tm_id}").mock(
+        return_value=httpx.Response(
+            200, json={"id": tm_id, "status": "captured", "total_amount": 15000, "capture_amount": 15000}
+        )
+    )
+    send_truemed(Client(), legacy(tm_id, "captured"), **{"x-truemed-api-key": TRUEMED_WHSEC})
+    assert appointment_status(appointment) == "confirmed"
+
+
+def test_a_second_payment_for_a_confirmed_appointment_is_flagged(
+    api: APIClient, book: Any, stripe_mock: StripeMock, truemed_mock: TruemedMock
+) -> None:
+    appointment = book()
+    tm_id = truemed_mock.answer_create()
+    truemed = started(api, appointment, "truemed")
+    PaymentSession.objects.filter(pk=truemed["id"]).update(status="failed")  # e.g. believed rejected
+    stripe_mock.answer_create()
+    card = started(api, appointment, "stripe")
+    send_stripe(Client(), stripe_event("checkout.session.completed", paid_session(card)))
+    assert appointment_status(appointment) == "confirmed"
+    # Truemed, asked again, says it captured the money after all: money outranks, and someone must refund.
+    truemed_mock.retrieve(tm_id, "captured")
+    send_truemed(Client(), legacy(tm_id, "captured"), **{"x-truemed-api-key": TRUEMED_WHSEC})
+    assert PaymentSession.objects.get(pk=truemed["id"]).status == "paid"
+    assert "Paid twice" in Appointment.objects.get(pk=appointment["id"]).attention

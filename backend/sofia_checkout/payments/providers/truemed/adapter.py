@@ -45,6 +45,10 @@ def _metadata_session_id(metadata: Any) -> str | None:
     return str(value) if value else None
 
 
+def _cents(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class TruemedProvider:
     """Adapter for Truemed's merchant API (`/payments/v1`)."""
 
@@ -153,12 +157,15 @@ class TruemedProvider:
         status = str(payload.get("status") or "")
         if not status:
             raise ProviderUnavailableError("Truemed retrieve: answer without status")
-        amount = payload.get("total_amount")
+        amount = _cents(payload.get("total_amount"))
+        captured = _cents(payload.get("capture_amount"))
+        if status == "captured" and captured:
+            amount = captured  # what was actually taken (a partial capture must not pass as the full fee)
         return ProviderSession(
             provider_session_id=str(payload.get("id") or provider_session_id),
             status=truemed_status(status),
             provider_status=status,
-            amount_cents=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+            amount_cents=amount,
             currency="usd",  # Truemed has no currency parameter: US cents only
             payment_reference=str(payload.get("id") or provider_session_id),
             our_payment_session_id=_metadata_session_id(payload.get("metadata")),
