@@ -100,6 +100,15 @@ def test_malformed_json_wrong_media_and_huge_bodies(api: APIClient) -> None:
     assert huge.json()["code"] == "payload_too_large"
 
 
+def test_deeply_nested_json_is_a_400_not_a_500(api: APIClient, book: Any) -> None:
+    deep = "[" * 30_000 + "]" * 30_000  # under the 64 kB body limit, far beyond the decoder's recursion
+    appointment = book()
+    for path in ("/api/appointments/", f"/api/appointments/{appointment['id']}/payment-sessions/"):
+        response = api.post(path, data=deep, content_type="application/json")
+        assert response.status_code == 400, path
+        assert response.json()["code"] == "malformed_request"
+
+
 def test_double_booking_conflicts_until_the_slot_is_released(api: APIClient) -> None:
     when = slot(hours=72)
     first = post(api, booking(appointment_time=when))

@@ -33,6 +33,30 @@ def test_booking_is_rate_limited_with_retry_after(api: APIClient, tight_rates: N
     assert int(limited["Retry-After"]) > 0
 
 
+def test_a_forged_x_forwarded_for_does_not_dodge_the_limit(api: APIClient, tight_rates: None) -> None:
+    statuses = [
+        api.post("/api/appointments/", {}, format="json", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code
+        for n in range(4)
+    ]
+    assert statuses == [400, 400, 400, 429]
+
+
+def test_behind_one_proxy_the_address_it_adds_is_the_client(
+    api: APIClient, tight_rates: None, settings: Any
+) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+
+    def book_from(client_address: str) -> int:
+        # The shopper may send any X-Forwarded-For; our proxy appends the address it saw.
+        forwarded = f"10.9.9.9, {client_address}"
+        return int(
+            api.post("/api/appointments/", {}, format="json", HTTP_X_FORWARDED_FOR=forwarded).status_code
+        )
+
+    assert [book_from("203.0.113.7") for _ in range(4)] == [400, 400, 400, 429]
+    assert book_from("203.0.113.8") == 400  # another client has its own budget
+
+
 def test_sync_and_session_creation_are_rate_limited(api: APIClient, tight_rates: None) -> None:
     url = "/api/payment-sessions/00000000-0000-0000-0000-000000000000/sync/"
     assert [api.post(url).status_code for _ in range(4)] == [404, 404, 404, 429]

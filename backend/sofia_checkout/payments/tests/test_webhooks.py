@@ -440,3 +440,16 @@ def test_a_second_payment_for_a_confirmed_appointment_is_flagged(
     send_truemed(Client(), legacy(tm_id, "captured"), **{"x-truemed-api-key": TRUEMED_WHSEC})
     assert PaymentSession.objects.get(pk=truemed["id"]).status == "paid"
     assert "Paid twice" in Appointment.objects.get(pk=appointment["id"]).attention
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 30_000 + b"]" * 30_000, b"[1, 2]", b'"text"', b"not json"],
+    ids=["deep", "list", "str", "text"],
+)
+def test_authenticated_but_unreadable_webhooks_are_400_not_500(body: bytes) -> None:
+    stripe = send_stripe(Client(), body)  # correctly signed
+    assert stripe.status_code == 400
+    truemed = send_truemed(Client(), body, **{"x-truemed-api-key": TRUEMED_WHSEC})
+    assert truemed.status_code == 400
+    assert stripe.json()["code"] == truemed.json()["code"] == "malformed_request"

@@ -190,6 +190,9 @@ class StripeCheckoutProvider:
             event = self._client.construct_event(body, signature, self._webhook_secret)
         except stripe.SignatureVerificationError as exc:
             raise WebhookAuthError("Stripe-Signature verification failed") from exc
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+            # Signed, but not an event object the SDK can read (not JSON, not an object, absurdly nested).
+            raise ValueError(f"not a Stripe event: {type(exc).__name__}") from exc
         event_type = str(_field(event, "type") or "")
         event_id = str(_field(event, "id") or "")
         if not event_id:

@@ -198,7 +198,10 @@ class TruemedProvider:
             verify_signed(headers, body, self._webhook_secret)
         else:
             verify_legacy(headers, self._webhook_secret)
-        payload = json.loads(body)
+        try:
+            payload = json.loads(body)
+        except RecursionError as exc:
+            raise ValueError("webhook body nested too deeply") from exc
         if not isinstance(payload, dict):
             raise ValueError("webhook body is not an object")  # noqa: TRY004 - the contract: ValueError
         if self._webhook_mode == "signed":
