@@ -140,8 +140,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "sofia_checkout.core.exception_handler.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": [],
-    # Rate limits key on the client address: with 0 proxies it is REMOTE_ADDR and a client-sent
-    # X-Forwarded-For is ignored (else anyone could dodge the limits); behind N proxies, the Nth from the right.
+    # Rate limits key on the client address: with 0 proxies REMOTE_ADDR, and a client-sent X-Forwarded-For
+    # is ignored (else anyone could dodge the limits); behind N proxies, the Nth address from the right.
     "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "booking": env.str("THROTTLE_BOOKING", default="30/min"),
@@ -215,6 +215,12 @@ TRUEMED_SESSION_TTL_MINUTES = env.int("TRUEMED_SESSION_TTL_MINUTES", default=60)
 STRIPE_SESSION_TTL_MINUTES = env.int("STRIPE_SESSION_TTL_MINUTES", default=60)
 
 PAYMENTS_LIVE_MODE: bool = env.bool("PAYMENTS_LIVE_MODE", default=False)
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite has one write lock, held by a create call or a reconcile step while it waits on a provider
+    # (up to three calls, each with its retries): other writers wait that long instead of failing.
+    _provider_budget = PROVIDER_TIMEOUT_SECONDS * (PROVIDER_MAX_RETRIES + 1) * 3 + 10
+    DATABASES["default"]["OPTIONS"]["timeout"] = max(30.0, _provider_budget)
 
 from config.startup_checks import check_provider_settings  # noqa: E402 - needs the values above
 

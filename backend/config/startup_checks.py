@@ -21,6 +21,15 @@ def _is_local(url: str) -> bool:
     return host in _LOCAL_HOSTS
 
 
+def _check_session_ttls(settings: dict[str, Any]) -> None:
+    # Stripe accepts expires_at 30 min to 24 h ahead; a stored attempt is resent only while it is over 31 min
+    # from expiry, so a shorter TTL would make every retry (and double click) a new attempt.
+    if not 32 <= settings["STRIPE_SESSION_TTL_MINUTES"] <= 24 * 60:
+        raise ImproperlyConfigured("STRIPE_SESSION_TTL_MINUTES must be between 32 and 1440.")
+    if settings["TRUEMED_SESSION_TTL_MINUTES"] < 5:
+        raise ImproperlyConfigured("TRUEMED_SESSION_TTL_MINUTES must be at least 5.")
+
+
 def check_provider_settings(settings: dict[str, Any]) -> None:
     """Raise ImproperlyConfigured on a dangerous mix of mode, keys and provider addresses.
 
@@ -28,6 +37,7 @@ def check_provider_settings(settings: dict[str, Any]) -> None:
     - test mode must never carry a live Stripe key (real cards would be charged from a test setup);
     - outside DEBUG, talking to a real provider with a sandbox placeholder secret is refused.
     """
+    _check_session_ttls(settings)
     live: bool = settings["PAYMENTS_LIVE_MODE"]
     stripe_key: str = settings["STRIPE_SECRET_KEY"]
     if settings["TRUEMED_WEBHOOK_MODE"] not in {"legacy", "signed"}:

@@ -63,16 +63,25 @@ def payment_session_refund(*, payment_session: PaymentSession) -> Refund:
     refund.provider_refund_id = result.provider_refund_id
     refund.status = RefundStatus.SUCCEEDED if result.succeeded else RefundStatus.FAILED
     refund.save(update_fields=["provider_refund_id", "status", "updated_at"])
-    if result.succeeded:
-        payment_session_apply_provider_state(
-            payment_session_id=payment_session.id,
-            state=ProviderSession(
-                payment_session.provider_session_id or "",
-                PaymentStatus.REFUNDED,
-                f"refund:{result.provider_status}",
-            ),
-            source="refund",
+    if not result.succeeded:
+        # The money is still taken: the appointment is not cancelled, and a person must look at it.
+        Appointment.objects.filter(pk=payment_session.appointment_id).update(
+            attention=f"Refund {result.provider_refund_id} ended {result.provider_status}: refund by hand."
         )
+        logger.error(
+            "refund did not go through",
+            extra={"payment_session_id": str(payment_session.id), "refund_status": result.provider_status},
+        )
+        raise ProviderFailed("The refund did not go through; our team will follow up.")
+    payment_session_apply_provider_state(
+        payment_session_id=payment_session.id,
+        state=ProviderSession(
+            payment_session.provider_session_id or "",
+            PaymentStatus.REFUNDED,
+            f"refund:{result.provider_status}",
+        ),
+        source="refund",
+    )
     logger.info(
         "refund recorded",
         extra={"payment_session_id": str(payment_session.id), "refund_status": refund.status},

@@ -92,7 +92,12 @@ def _store(provider: str, notice: WebhookNotice, body: bytes) -> tuple[WebhookEv
         )
     if not created:
         WebhookEvent.objects.filter(pk=event.pk).update(deliveries=F("deliveries") + 1)
-        if event.outcome not in {WebhookOutcome.FAILED, WebhookOutcome.RECEIVED}:
+        # A retry of one that failed, or that came before we knew its session, is worth another try.
+        if event.outcome not in {
+            WebhookOutcome.FAILED,
+            WebhookOutcome.RECEIVED,
+            WebhookOutcome.UNKNOWN_SESSION,
+        }:
             return event, True
     return event, False
 

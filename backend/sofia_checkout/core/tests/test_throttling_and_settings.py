@@ -89,6 +89,8 @@ def _settings(**overrides: Any) -> dict[str, Any]:
         "TRUEMED_API_KEY": "tm_sandbox_api_key",
         "TRUEMED_WEBHOOK_SECRET": "tm_sandbox_webhook_secret",
         "TRUEMED_API_BASE": "http://sandbox:8100/truemed",
+        "STRIPE_SESSION_TTL_MINUTES": 60,
+        "TRUEMED_SESSION_TTL_MINUTES": 60,
     }
     base.update(overrides)
     return base
@@ -112,6 +114,11 @@ def test_startup_checks() -> None:
         )
     with pytest.raises(ImproperlyConfigured, match="TRUEMED_WEBHOOK_MODE"):
         check_provider_settings(_settings(TRUEMED_WEBHOOK_MODE="maybe"))
+    for ttl in (31, 1441):
+        with pytest.raises(ImproperlyConfigured, match="STRIPE_SESSION_TTL_MINUTES"):
+            check_provider_settings(_settings(STRIPE_SESSION_TTL_MINUTES=ttl))
+    with pytest.raises(ImproperlyConfigured, match="TRUEMED_SESSION_TTL_MINUTES"):
+        check_provider_settings(_settings(TRUEMED_SESSION_TTL_MINUTES=1))
     check_provider_settings(
         _settings(
             STRIPE_API_BASE="https://api.stripe.com",

@@ -271,3 +271,24 @@ def test_reconcile_expires_several_holds_abandoned_before_creation(
     report = payments_reconcile(now=later(120))
     assert (report.expired_appointments, report.errors) == (3, [])
     assert set(PaymentSession.objects.values_list("status", "provider_session_id")) == {("canceled", None)}
+
+
+def test_a_refund_that_does_not_go_through_leaves_the_appointment_paid_and_flagged(
+    api: APIClient, book: Any, stripe_mock: StripeMock
+) -> None:
+    appointment = book()
+    stripe_mock.answer_create()
+    session = started(api, appointment, "stripe")
+    stripe_mock.retrieve("cs_test_fixture", status="complete", payment_status="paid", payment_intent="pi_9")
+    api.post(f"/api/payment-sessions/{session['id']}/sync/")
+    stripe_mock.router.post(f"{STRIPE_BASE}/v1/refunds").mock(
+        return_value=httpx.Response(200, json={"id": "re_2", "object": "refund", "status": "failed"})
+    )
+    response = api.post(f"/api/appointments/{appointment['id']}/cancel/")
+    assert response.status_code == 502
+    assert response.json()["code"] == "provider_error"
+    stored = Appointment.objects.get(pk=appointment["id"])
+    assert stored.status == "confirmed"
+    assert "re_2" in stored.attention
+    assert Refund.objects.get().status == "failed"
+    assert PaymentSession.objects.get().status == "paid"

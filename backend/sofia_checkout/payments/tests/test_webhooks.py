@@ -453,3 +453,23 @@ def test_authenticated_but_unreadable_webhooks_are_400_not_500(body: bytes) -> N
     truemed = send_truemed(Client(), body, **{"x-truemed-api-key": TRUEMED_WHSEC})
     assert truemed.status_code == 400
     assert stripe.json()["code"] == truemed.json()["code"] == "malformed_request"
+
+
+def test_a_retried_delivery_that_was_for_an_unknown_session_is_applied_once_we_know_it(
+    api: APIClient, book: Any, stripe_mock: StripeMock
+) -> None:
+    appointment = book()
+    early = stripe_event(
+        "checkout.session.completed",
+        stripe_session(status="complete", payment_status="paid", payment_intent="pi_1"),
+        event_id="evt_early",
+    )
+    # It raced ahead of everything: no session of ours has this id yet, and it carries none of our ids.
+    assert send_stripe(Client(), early).json()["outcome"] == "unknown_session"
+    stripe_mock.answer_create()
+    started(api, appointment, "stripe")
+    retried = send_stripe(Client(), early)  # Stripe retries a delivery until it is handled
+    assert retried.json()["outcome"] == "applied"
+    assert appointment_status(appointment) == "confirmed"
+    assert WebhookEvent.objects.get().deliveries == 2
+    assert send_stripe(Client(), early).json() == {"received": True, "outcome": "applied", "duplicate": True}
