@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sofia_checkout.payments.models import PaymentSession, Provider
@@ -11,6 +12,7 @@ class PaymentSessionStartInputSerializer(serializers.Serializer[dict[str, str]])
 
 class PaymentSessionOutputSerializer(serializers.ModelSerializer[PaymentSession]):
     appointment_id = serializers.UUIDField(read_only=True)
+    redirect_url = serializers.SerializerMethodField()
 
     class Meta:
         model = PaymentSession
@@ -29,3 +31,8 @@ class PaymentSessionOutputSerializer(serializers.ModelSerializer[PaymentSession]
             "updated_at",
         )
         read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_redirect_url(self, session: PaymentSession) -> str | None:
+        # null, not "", until the provider has given a page (an attempt still creating, or refused).
+        return session.redirect_url or None

@@ -355,3 +355,15 @@ def test_two_attempts_abandoned_before_creation_can_both_be_cancelled(
         assert response.status_code == 200, response.json()
     sessions = PaymentSession.objects.filter(appointment_id__in=[first["id"], second["id"]])
     assert {(s.status, s.provider_session_id) for s in sessions} == {(PaymentStatus.CANCELED, None)}
+
+
+def test_an_attempt_without_a_provider_page_has_a_null_redirect_url(
+    api: APIClient, book: Any, stripe_mock: StripeMock
+) -> None:
+    appointment = book()
+    stripe_mock.create.mock(side_effect=httpx.ConnectError("down"))
+    assert start(api, appointment["id"], "stripe").status_code == 503
+    latest = api.get(f"/api/appointments/{appointment['id']}/").json()["latest_payment_session"]
+    assert (latest["status"], latest["redirect_url"]) == ("creating", None)
+    session = api.get(f"/api/payment-sessions/{latest['id']}/").json()
+    assert session["redirect_url"] is None
