@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useRef } from 'react';
+import { useEffect, useRef } from 'react';
 
 import { appointmentQueryKey } from '@/api/get-appointment';
 import { ApiError, apiRequest } from '@/lib/api-client';
@@ -59,6 +59,22 @@ export function useStartPayment(appointmentId: string) {
       }
     },
   });
+
+  // Back from the provider's page can restore this page from the back/forward cache, as it was when it
+  // left: busy. Make the buttons usable again and re-read the appointment (it may have moved on).
+  const { reset } = mutation;
+  useEffect(() => {
+    const onPageShow = (event: PageTransitionEvent) => {
+      if (!event.persisted) return;
+      inFlight.current = false;
+      reset();
+      void queryClient.invalidateQueries({ queryKey: appointmentQueryKey(appointmentId) });
+    };
+    window.addEventListener('pageshow', onPageShow);
+    return () => {
+      window.removeEventListener('pageshow', onPageShow);
+    };
+  }, [appointmentId, queryClient, reset]);
 
   const start = (provider: PaymentProvider) => {
     if (inFlight.current) return;

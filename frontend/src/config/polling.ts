@@ -10,6 +10,10 @@ export const polling = {
   factor: 1.5,
   /** After this many polls with the provider session still open we stop and offer "Check again". */
   maxOpenPolls: 15,
+  /** A review can take long: after this many polls (about 15 minutes) we stop and offer "Check again". */
+  maxReviewPolls: 60,
+  /** Every this many polls, also ask the server to re-check with the provider (a lost webhook still ends). */
+  resyncEvery: 5,
 };
 
 export function backoffDelay(attempt: number, baseMs: number, capMs: number): number {

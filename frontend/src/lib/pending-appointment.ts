@@ -27,3 +27,4 @@ export function clearPendingAppointmentId(): void {
     // see savePendingAppointmentId
   }
 }
+

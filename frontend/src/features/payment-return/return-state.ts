@@ -45,7 +45,9 @@ export function deriveReturnState(appointment: Appointment): ReturnState {
 export function nextPollDelay(appointment: Appointment | undefined, attempt: number): number | false {
   if (!appointment) return false;
   const state = deriveReturnState(appointment);
-  if (state.kind === 'review') return backoffDelay(attempt, polling.reviewBaseMs, polling.reviewCapMs);
+  if (state.kind === 'review') {
+    return attempt >= polling.maxReviewPolls ? false : backoffDelay(attempt, polling.reviewBaseMs, polling.reviewCapMs);
+  }
   if (state.kind === 'waiting') {
     return attempt >= polling.maxOpenPolls ? false : backoffDelay(attempt, polling.pendingBaseMs, polling.pendingCapMs);
   }

@@ -56,6 +56,20 @@ describe('Checkout page', () => {
     expect(screen.getByRole('button', { name: 'Pay by card' })).toBeDisabled();
   });
 
+  it('makes the buttons usable again when Back restores the page from the browser cache', async () => {
+    const appointment = db.put(buildAppointment());
+    const { user } = renderApp(`/appointments/${appointment.id}/checkout`);
+    await user.click(await screen.findByRole('button', { name: 'Pay by card' }));
+    await waitFor(() => {
+      expect(redirectTo).toHaveBeenCalledTimes(1);
+    });
+    expect(screen.getByRole('button', { name: 'Pay with HSA / FSA' })).toBeDisabled();
+
+    window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+    expect(await screen.findByRole('button', { name: 'Pay with HSA / FSA' })).toBeEnabled();
+    expect(screen.getByRole('button', { name: 'Pay by card' })).toBeEnabled();
+  });
+
   it('shows provider_unavailable with a Retry that tries the same method again', async () => {
     const appointment = db.put(buildAppointment());
     server.use(

@@ -23,7 +23,10 @@ function StateNotice({ appointment }: { appointment: Appointment }) {
       return (
         <div className="notice notice-info">
           <h2>Payment received, under HSA/FSA review</h2>
-          <p>We will confirm your appointment as soon as the review is complete. There is nothing more to pay now.</p>
+          <p>
+            A practitioner is reviewing your health survey. If HSA/FSA use is approved, your appointment is confirmed; if
+            not, you can pay by card instead. There is nothing to do now.
+          </p>
           <p>
             <Link to={paths.checkoutReturn.href(appointment.id)}>See the payment status</Link>
           </p>

@@ -6,24 +6,30 @@ import { AppointmentSummary } from '@/components/appointment-summary';
 import { Loading } from '@/components/loading';
 import { PaymentOptions } from '@/components/payment-options';
 import { paths } from '@/config/paths';
+import type { AppointmentStatus } from '@/types/api';
 
-/** Where the provider sends the patient back after "Cancel" (or a failure page). Nothing was charged. */
+/** Where the provider sends the patient back after "Cancel" (or a failure page). */
 export function PaymentCancelledView({ appointmentId }: { appointmentId: string | null }) {
-  return (
+  return appointmentId ? (
+    <TryAgain appointmentId={appointmentId} />
+  ) : (
     <>
-      <p className="lead">Nothing was charged.</p>
-      {appointmentId ? (
-        <TryAgain appointmentId={appointmentId} />
-      ) : (
-        <p>
-          <Link className="button button-primary" to={paths.book.href()}>
-            Book an appointment
-          </Link>
-        </p>
-      )}
+      <p className="lead">You left the payment page before paying.</p>
+      <p>
+        <Link className="button button-primary" to={paths.book.href()}>
+          Book an appointment
+        </Link>
+      </p>
     </>
   );
 }
+
+const statusLines: Record<Exclude<AppointmentStatus, 'pending_payment'>, string> = {
+  payment_processing: 'Your HSA/FSA payment was received and is under review.',
+  confirmed: 'This appointment is already paid and confirmed.',
+  expired: 'This booking has expired. Nothing was charged.',
+  cancelled: 'This appointment was cancelled.',
+};
 
 function TryAgain({ appointmentId }: { appointmentId: string }) {
   const query = useAppointment(appointmentId, { staleTime: 0 });
@@ -32,16 +38,21 @@ function TryAgain({ appointmentId }: { appointmentId: string }) {
 
   const appointment = query.data;
   if (appointment.status !== 'pending_payment') {
+    // Said only from what the server knows: after Back from a paid page, "nothing was charged" would be false.
     return (
-      <p>
-        <Link className="button button-primary" to={paths.checkout.href(appointment.id)}>
-          See your appointment
-        </Link>
-      </p>
+      <>
+        <p className="lead">{statusLines[appointment.status]}</p>
+        <p>
+          <Link className="button button-primary" to={paths.checkout.href(appointment.id)}>
+            See your appointment
+          </Link>
+        </p>
+      </>
     );
   }
   return (
     <>
+      <p className="lead">Nothing was charged.</p>
       <section aria-labelledby="try-again-heading" className="pay-section">
         <h2 id="try-again-heading">Try again</h2>
         <p className="muted">Your time is still held for you. Choose either way to pay.</p>

@@ -1,7 +1,7 @@
 import { http, HttpResponse } from 'msw';
 
 import { polling } from '@/config/polling';
-import { savePendingAppointmentId } from '@/lib/pending-appointment';
+import { loadPendingAppointmentId, savePendingAppointmentId } from '@/lib/pending-appointment';
 import { redirectTo } from '@/lib/redirect';
 import { buildAppointment, buildPaymentSession } from '@/testing/data';
 import { db } from '@/testing/mocks/db';
@@ -15,7 +15,15 @@ vi.mock('@/lib/redirect', () => ({ redirectTo: vi.fn() }));
 const original = { ...polling };
 beforeEach(() => {
   vi.mocked(redirectTo).mockClear();
-  Object.assign(polling, { pendingBaseMs: 20, pendingCapMs: 40, reviewBaseMs: 30, reviewCapMs: 60, maxOpenPolls: 5 });
+  Object.assign(polling, {
+    pendingBaseMs: 20,
+    pendingCapMs: 40,
+    reviewBaseMs: 30,
+    reviewCapMs: 60,
+    maxOpenPolls: 5,
+    maxReviewPolls: 5,
+    resyncEvery: 100,
+  });
 });
 afterEach(() => {
   Object.assign(polling, original);
@@ -131,11 +139,42 @@ describe('Return page', () => {
     const calls = trackApi();
     const { user } = renderApp(returnUrl(appointment));
     const checkAgain = await screen.findByRole('button', { name: 'Check again' }, { timeout: 3000 });
-    const before = calls.get;
+    const before = { get: calls.get, sync: calls.sync.length };
     db.put({ ...appointment, status: 'confirmed' });
     await user.click(checkAgain);
     expect(await screen.findByRole('heading', { level: 1, name: 'Your appointment is confirmed' })).toBeInTheDocument();
-    expect(calls.get).toBe(before + 1);
+    // "Check again" asks the server to re-check with the provider, then reads the appointment.
+    expect(calls.sync.length).toBe(before.sync + 1);
+    expect(calls.get).toBe(before.get + 1);
+  });
+
+  it('stops polling a long HSA/FSA review after a while and offers "Check again"', async () => {
+    const appointment = seed('payment_processing', 'processing', 'truemed');
+    const calls = trackApi();
+    renderApp(returnUrl(appointment));
+    expect(await screen.findByRole('button', { name: 'Check again' }, { timeout: 3000 })).toBeInTheDocument();
+    const stoppedAt = calls.get;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(calls.get).toBe(stoppedAt);
+  });
+
+  it('while undecided, re-checks with the provider every few polls (a lost webhook still ends)', async () => {
+    polling.resyncEvery = 2;
+    const appointment = seed('pending_payment', 'open');
+    const calls = trackApi();
+    renderApp(returnUrl(appointment));
+    await screen.findByRole('button', { name: 'Check again' }, { timeout: 3000 });
+    // The first sync, then one every second poll.
+    expect(calls.sync.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(calls.sync)).toEqual(new Set([appointment.latest_payment_session?.id]));
+  });
+
+  it('a link to an unknown appointment does not replace the payment this browser is making', async () => {
+    const appointment = seed('pending_payment', 'open');
+    savePendingAppointmentId(appointment.id);
+    renderApp('/checkout/return?appointment_id=00000000-0000-4000-8000-000000000000');
+    expect(await screen.findByText('We could not find this appointment')).toBeInTheDocument();
+    expect(loadPendingAppointmentId()).toBe(appointment.id);
   });
 
   it('shows a Retry when the server cannot be reached', async () => {
@@ -152,7 +191,7 @@ describe('Cancelled page', () => {
     const appointment = seed('pending_payment', 'open');
     const { user } = renderApp(`/checkout/cancelled?appointment_id=${appointment.id}&payment_session_id=x&provider=stripe`);
     expect(screen.getByRole('heading', { level: 1, name: 'Payment cancelled' })).toHaveFocus();
-    expect(screen.getByText('Nothing was charged.')).toBeInTheDocument();
+    expect(await screen.findByText('Nothing was charged.')).toBeInTheDocument();
     expect(await screen.findByRole('button', { name: 'Pay with HSA / FSA' })).toBeEnabled();
     expect(screen.getByRole('link', { name: 'Back to checkout' })).toHaveAttribute(
       'href',
@@ -162,5 +201,13 @@ describe('Cancelled page', () => {
     await waitFor(() => {
       expect(redirectTo).toHaveBeenCalledTimes(1);
     });
+  });
+
+  it('after Back from a page that was paid, says so instead of "nothing was charged"', async () => {
+    const appointment = seed('confirmed', 'paid');
+    renderApp(`/checkout/cancelled?appointment_id=${appointment.id}`);
+    expect(await screen.findByText('This appointment is already paid and confirmed.')).toBeInTheDocument();
+    expect(screen.queryByText('Nothing was charged.')).not.toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Pay by card' })).not.toBeInTheDocument();
   });
 });

@@ -58,9 +58,6 @@ export function PaymentReturnView({ appointmentId, paymentSessionId }: ReturnPar
 function PaymentStatus({ appointmentId, paymentSessionId }: { appointmentId: string; paymentSessionId: string | null }) {
   const queryClient = useQueryClient();
 
-  useEffect(() => {
-    savePendingAppointmentId(appointmentId);
-  }, [appointmentId]);
 
   // With the session id in the URL, sync first so the first read already reflects the provider.
   // Without it (refresh, new tab), read the appointment first, then sync its latest session.
@@ -85,8 +82,33 @@ function PaymentStatus({ appointmentId, paymentSessionId }: { appointmentId: str
   const state = appointment.data ? deriveReturnState(appointment.data) : null;
   const updates = queryClient.getQueryState(appointmentQueryKey(appointmentId))?.dataUpdateCount ?? 0;
   // isFetching is read so that the render after the last poll (same data) still happens.
-  const stoppedWaiting = state?.kind === 'waiting' && !appointment.isFetching && updates > polling.maxOpenPolls;
+  const stoppedWaiting =
+    !appointment.isFetching &&
+    ((state?.kind === 'waiting' && updates > polling.maxOpenPolls) ||
+      (state?.kind === 'review' && updates > polling.maxReviewPolls));
   useAnnouncement(state ? headingFor(state) : null);
+
+  // Remember the appointment only once the server knows it and its payment is in progress: an old or bogus
+  // link must not replace the payment this browser is making.
+  const status = appointment.data?.status;
+  useEffect(() => {
+    if (status === 'pending_payment' || status === 'payment_processing') savePendingAppointmentId(appointmentId);
+  }, [appointmentId, status]);
+
+  // While it is still undecided, every few polls ask the server to re-check with the provider too.
+  const unsettled = state?.kind === 'waiting' || state?.kind === 'review';
+  const { refetch: resync, isFetching: resyncing } = sync;
+  const canResync = (paymentSessionId ?? appointment.data?.latest_payment_session?.id ?? null) !== null;
+  useEffect(() => {
+    if (unsettled && canResync && !resyncing && updates > 0 && updates % polling.resyncEvery === 0) void resync();
+    // Only a new poll result should trigger it.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [updates]);
+
+  const checkAgain = async () => {
+    if (canResync) await resync();
+    await appointment.refetch();
+  };
 
   if (appointment.isError && !appointment.data) {
     return (
@@ -113,7 +135,7 @@ function PaymentStatus({ appointmentId, paymentSessionId }: { appointmentId: str
         state={state}
         appointment={appointment.data}
         stoppedWaiting={stoppedWaiting}
-        onCheckAgain={() => void appointment.refetch()}
+        onCheckAgain={() => void checkAgain()}
       />
       {sync.isError && state.kind === 'waiting' ? (
         <ApiErrorAlert error={sync.error} onRetry={() => void sync.refetch()} />
@@ -163,10 +185,19 @@ function StateBody({
       return (
         <div className="notice notice-info">
           <p>
-            Truemed received your HSA/FSA payment and a practitioner is reviewing your health survey. Your appointment is
-            confirmed as soon as the review is complete; you can keep this page open or come back later.
+            Truemed received your HSA/FSA payment details and a practitioner is reviewing your health survey. If the
+            review approves HSA/FSA use, your appointment is confirmed; if not, you can pay by card instead. You can keep
+            this page open or come back later.
           </p>
-          <Loading label="Checking for updates…" />
+          {stoppedWaiting ? (
+            <p className="actions">
+              <button type="button" className="button button-primary" onClick={onCheckAgain}>
+                Check again
+              </button>
+            </p>
+          ) : (
+            <Loading label="Checking for updates…" />
+          )}
         </div>
       );
     case 'failed':
