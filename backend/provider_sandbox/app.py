@@ -29,9 +29,13 @@ async def _expiry_sweeper(state: SandboxState) -> None:
     """Stripe expires open sessions at expires_at on its own and sends checkout.session.expired."""
     while True:
         await asyncio.sleep(state.config.expiry_sweep_seconds)
-        async with state.lock:
-            events = expire_due(state)
-        deliver_later(state, events)
+        try:
+            async with state.lock:
+                events = expire_due(state)
+            deliver_later(state, events)
+        except Exception:
+            # One bad pass must not stop expiry for good: log it and sweep again next time.
+            logger.exception("expiry sweep failed")
 
 
 async def _index(request: Request) -> Response:

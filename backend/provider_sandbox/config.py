@@ -104,7 +104,9 @@ class SandboxConfig:
 
         port = integer("SANDBOX_PORT", defaults.port, minimum=1)
         host = text("SANDBOX_HOST", defaults.host)
-        mode = choice("SANDBOX_TRUEMED_WEBHOOK_MODE", defaults.truemed_webhook_mode, {"legacy", "signed"})
+        # Unset: whatever the backend expects (TRUEMED_WEBHOOK_MODE), so one setting switches both sides.
+        shared_mode = text("TRUEMED_WEBHOOK_MODE", defaults.truemed_webhook_mode)
+        mode = choice("SANDBOX_TRUEMED_WEBHOOK_MODE", shared_mode, {"legacy", "signed"})
         details = choice(
             "SANDBOX_TRUEMED_AMOUNT_DETAILS", defaults.truemed_amount_details, {"strict", "lenient"}
         )

@@ -73,15 +73,25 @@ def _delivery_mode(body: dict[str, Any]) -> str:
     return str(mode)
 
 
+# One step of a forced outcome: a guard (is the session still where this step starts?) and the change.
+Step = tuple[Callable[[], bool], Callable[[], WebhookEvent | None]]
+
+
 async def _run_steps(
-    state: SandboxState, steps: list[Any], mode: str
+    state: SandboxState, steps: list[Step], mode: str
 ) -> tuple[list[WebhookEvent], list[Any]]:
-    """Apply state changes; in_order delivers each change's webhook before the next change is made."""
+    """Apply state changes; in_order delivers each change's webhook before the next change is made.
+
+    The lock is let go while a webhook is delivered, so each step re-checks its guard under the lock: a
+    parallel control call, a hosted page or the expiry sweep may have moved the session meanwhile.
+    """
     events: list[WebhookEvent] = []
     results: list[Any] = []
-    for step in steps:
+    for guard, change in steps:
         async with state.lock:
-            event = step()
+            if not guard():
+                raise ControlError(409, "conflict", "The session changed meanwhile; nothing more was done")
+            event = change()
         if event is not None:
             events.append(event)
             if mode == "in_order":
@@ -91,24 +101,35 @@ async def _run_steps(
     return events, results
 
 
-def _stripe_steps(state: SandboxState, s: stripe_objects.StripeSession, outcome: str) -> list[Any]:
+def _stripe_steps(state: SandboxState, s: stripe_objects.StripeSession, outcome: str) -> list[Step]:
+    def is_open() -> bool:
+        return s.status == "open"
+
     if outcome == "paid":
-        return [lambda: stripe_objects.mark_paid(state, s)]
+        return [(is_open, lambda: stripe_objects.mark_paid(state, s))]
     if outcome in {"async_paid", "async_failed"}:
         return [
-            lambda: stripe_objects.mark_async_completed(state, s),
-            lambda: stripe_objects.settle_async(state, s, succeeded=outcome == "async_paid"),
+            (is_open, lambda: stripe_objects.mark_async_completed(state, s)),
+            (
+                lambda: (s.status, s.payment_status) == ("complete", "unpaid"),
+                lambda: stripe_objects.settle_async(state, s, succeeded=outcome == "async_paid"),
+            ),
         ]
     if outcome == "expired":
-        return [lambda: stripe_objects.mark_expired(state, s)]
+        return [(is_open, lambda: stripe_objects.mark_expired(state, s))]
     if outcome == "declined":
-        return [lambda: stripe_objects.record_decline(state, s, card_last4="0002", reason="generic_decline")]
+        return [
+            (
+                is_open,
+                lambda: stripe_objects.record_decline(state, s, card_last4="0002", reason="generic_decline"),
+            )
+        ]
 
     def shopper_cancel() -> None:
         # Leaving through cancel_url changes nothing at Stripe: the session stays open until it expires.
         s.shopper_cancels += 1
 
-    return [shopper_cancel]
+    return [(is_open, shopper_cancel)]
 
 
 async def stripe_complete(request: Request) -> Response:
@@ -141,7 +162,7 @@ async def stripe_complete(request: Request) -> Response:
     )
 
 
-def _truemed_steps(state: SandboxState, s: truemed_objects.TruemedSession, outcome: str) -> list[Any]:
+def _truemed_steps(state: SandboxState, s: truemed_objects.TruemedSession, outcome: str) -> list[Step]:
     allowed = {
         "processing": {"pending"},
         "captured": {"pending", "processing"},
@@ -150,16 +171,20 @@ def _truemed_steps(state: SandboxState, s: truemed_objects.TruemedSession, outco
     }[outcome]
     if s.status not in allowed:
         raise ControlError(409, "conflict", f"Cannot go from {s.status} to {outcome}")
-    steps: list[Any] = []
+
+    def status_is(expected: str) -> Callable[[], bool]:
+        return lambda: s.status == expected
+
     if outcome == "canceled":
-        return [lambda: truemed_objects.to_canceled(state, s)]
+        return [(status_is("pending"), lambda: truemed_objects.to_canceled(state, s))]
+    steps: list[Step] = []
     if s.status == "pending":
         # A real session always passes through review: processing comes first.
-        steps.append(lambda: truemed_objects.to_processing(state, s))
+        steps.append((status_is("pending"), lambda: truemed_objects.to_processing(state, s)))
     if outcome == "captured":
-        steps.append(lambda: truemed_objects.to_captured(state, s))
+        steps.append((status_is("processing"), lambda: truemed_objects.to_captured(state, s)))
     elif outcome == "rejected":
-        steps.append(lambda: truemed_objects.to_rejected(state, s))
+        steps.append((status_is("processing"), lambda: truemed_objects.to_rejected(state, s)))
     return steps
 
 

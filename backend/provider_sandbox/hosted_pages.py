@@ -225,16 +225,25 @@ def _truemed_closed(request: Request, session: TruemedSession) -> Response:
             link=session.failure_url,
             link_text="Return to the merchant",
         )
+    title, message = _TRUEMED_CLOSED_TEXT.get(session.status, _TRUEMED_CLOSED_TEXT["processing"])
     return _notice(
-        request,
-        title="Payment received",
-        message=(
-            "Your HSA/FSA payment details were received. A practitioner reviews your health survey; "
-            "the merchant will let you know the result."
-        ),
-        link=session.success_url,
-        link_text="Return to the merchant",
+        request, title=title, message=message, link=session.success_url, link_text="Return to the merchant"
     )
+
+
+_TRUEMED_CLOSED_TEXT = {
+    "processing": (
+        "Payment received",
+        "Your HSA/FSA payment details were received. A practitioner reviews your health survey; "
+        "the merchant will let you know the result.",
+    ),
+    "captured": ("Payment complete", "Your HSA/FSA payment was approved and taken."),
+    "rejected": (
+        "HSA/FSA payment not approved",
+        "The review did not approve HSA/FSA use for this purchase; nothing was taken. "
+        "Return to the merchant to pay another way.",
+    ),
+}
 
 
 def _truemed_context(session: TruemedSession) -> dict[str, Any]:

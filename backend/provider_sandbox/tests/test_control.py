@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
+from provider_sandbox.control import ControlError, Step, _run_steps
+from provider_sandbox.store import SandboxState
 from provider_sandbox.tests.conftest import STRIPE_AUTH, TRUEMED_AUTH, Sandbox, stripe_form, stripe_params
 
 
@@ -284,3 +288,48 @@ def test_settle_waits_for_background_webhooks(sandbox: Sandbox) -> None:
     # No polling: once settled, the webhook the API call caused has already been delivered.
     assert stripe_types(sandbox) == ["checkout.session.expired"] * 3
     assert sandbox.client.post("/_sandbox/settle", json={"timeout_seconds": 0}).status_code == 400
+
+
+def test_each_step_rechecks_the_session_under_the_lock() -> None:
+    """A forced outcome lets go of the lock while it delivers a webhook; if a parallel call (or the hosted
+    page, or the expiry sweep) moved the session meanwhile, the next step must not run."""
+    ran: list[str] = []
+
+    async def run() -> None:
+        state = cast(SandboxState, SimpleNamespace(lock=asyncio.Lock()))
+        steps: list[Step] = [
+            (lambda: True, lambda: ran.append("processing")),  # type: ignore[func-returns-value]
+            (lambda: False, lambda: ran.append("captured")),  # type: ignore[func-returns-value]
+        ]
+        await _run_steps(state, steps, "none")
+
+    with pytest.raises(ControlError) as refused:
+        asyncio.run(run())
+    assert (refused.value.status, refused.value.code) == (409, "conflict")
+    assert ran == ["processing"]
+
+
+def test_the_expiry_sweep_survives_a_failing_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    from provider_sandbox import app
+
+    passes: list[int] = []
+
+    def expire_due(state: SandboxState) -> list[Any]:
+        passes.append(len(passes))
+        if len(passes) == 1:
+            raise RuntimeError("one bad pass")
+        return []
+
+    monkeypatch.setattr(app, "expire_due", expire_due)
+    monkeypatch.setattr(app, "deliver_later", lambda state, events: None)
+
+    async def run() -> None:
+        state = SimpleNamespace(lock=asyncio.Lock(), config=SimpleNamespace(expiry_sweep_seconds=0.001))
+        task = asyncio.create_task(app._expiry_sweeper(cast(SandboxState, state)))
+        while len(passes) < 3 and not task.done():
+            await asyncio.sleep(0.005)
+        assert not task.done(), "the sweeper stopped after a failing pass"
+        task.cancel()
+
+    asyncio.run(run())
+    assert len(passes) >= 3

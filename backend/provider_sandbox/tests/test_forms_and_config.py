@@ -57,6 +57,13 @@ def test_config_defaults_and_empty_values() -> None:
     assert (config.latency_ms, config.error_rate, config.timeout_rate) == (0, 0, 0)
 
 
+def test_truemed_webhook_mode_follows_the_backend_setting_unless_overridden() -> None:
+    assert SandboxConfig.from_env({"TRUEMED_WEBHOOK_MODE": "signed"}).truemed_webhook_mode == "signed"
+    both = {"TRUEMED_WEBHOOK_MODE": "signed", "SANDBOX_TRUEMED_WEBHOOK_MODE": "legacy"}
+    assert SandboxConfig.from_env(both).truemed_webhook_mode == "legacy"
+    assert SandboxConfig.from_env({"SANDBOX_TRUEMED_WEBHOOK_MODE": ""}).truemed_webhook_mode == "legacy"
+
+
 def test_config_reads_every_variable() -> None:
     config = SandboxConfig.from_env(
         {

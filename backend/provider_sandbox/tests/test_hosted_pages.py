@@ -206,8 +206,8 @@ def test_truemed_survey_pay_then_captured_after_the_delay(sandbox: Sandbox) -> N
         "captured",
     ]
     assert sandbox.state.truemed_sessions[session["id"]].status == "captured"
-    # The old link now shows the payment as received.
-    assert read_page(sandbox.client.get(path_of(session["redirect_url"])).text).h1 == "Payment received"
+    # The old link now says what happened (not "under review" any more).
+    assert read_page(sandbox.client.get(path_of(session["redirect_url"])).text).h1 == "Payment complete"
 
 
 def test_truemed_simulated_rejection(sandbox: Sandbox) -> None:
@@ -220,6 +220,8 @@ def test_truemed_simulated_rejection(sandbox: Sandbox) -> None:
         "processing",
         "rejected",
     ]
+    page = read_page(sandbox.client.get(path_of(session["redirect_url"])).text)
+    assert page.h1 == "HSA/FSA payment not approved"
 
 
 def test_truemed_cancel_then_old_link_times_out(sandbox: Sandbox) -> None:
