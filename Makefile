@@ -35,6 +35,7 @@ run: setup ## Start backend :8000, provider sandbox :8100 and the SPA :5173 (no 
 	@echo "  API:                    http://127.0.0.1:8000/api/  (docs: /api/docs/)"
 	@echo "  Provider sandbox:       http://127.0.0.1:8100/_sandbox/sessions"
 	@echo ""
+	cd backend && DJANGO_DEBUG=1 .venv/bin/python manage.py migrate --noinput  # before the reconcile loop reads
 	$(VENV)/bin/honcho -f Procfile start
 
 lint: $(BACKEND_STAMP) $(FRONTEND_STAMP) ## ruff (lint + format check), import contracts, eslint

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import httpx
 import pytest
 
 from conftest import booking, slot
-from tests.deploy.conftest import REPO_DIR, VENV_BIN, served
+from tests.deploy.conftest import REPO_DIR, VENV_BIN, served, wait_until
 
 PORTS = {"backend": 8000, "sandbox": 8100, "frontend": 5173}
 
@@ -29,13 +31,23 @@ def _answers(url: str) -> bool:
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Iterator[None]:
+def demo(tmp_path: Path) -> Iterator[Path]:
     busy = [f"{name} :{port}" for name, port in PORTS.items() if _port_in_use(port)]
     if busy:
         pytest.fail(f"ports in use ({', '.join(busy)}): stop `make run` before the tests", pytrace=False)
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
     for name in ("PORT", "STRIPE_API_BASE", "TRUEMED_API_BASE", "STRIPE_SECRET_KEY", "TRUEMED_API_KEY"):
         env.pop(name, None)
+    # What `make run` does: migrate, then start the Procfile.
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=REPO_DIR / "backend",
+        env={**env, "DJANGO_DEBUG": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert migrate.returncode == 0, migrate.stderr
     with served(
         [str(VENV_BIN / "honcho"), "-f", "Procfile", "start"],
         cwd=REPO_DIR,
@@ -51,10 +63,10 @@ def demo(tmp_path: Path) -> Iterator[None]:
         ),
         timeout=90,
     ):
-        yield
+        yield tmp_path / "honcho.log"
 
 
-def test_make_run_serves_backend_sandbox_and_spa_on_the_documented_ports(demo: None) -> None:
+def test_make_run_serves_backend_sandbox_and_spa_on_the_documented_ports(demo: Path) -> None:
     spa = httpx.get("http://127.0.0.1:5173/checkout/return", timeout=5)
     assert spa.status_code == 200
     assert '<div id="root">' in spa.text
@@ -76,3 +88,5 @@ def test_make_run_serves_backend_sandbox_and_spa_on_the_documented_ports(demo: N
     )
     assert session.status_code == 201, session.text
     assert session.json()["redirect_url"].startswith("http://127.0.0.1:8100/")
+    # The reconcile loop runs beside them (abandoned holds expire in the demo too).
+    wait_until(lambda: '{"reconcile": {' in demo.read_text(), timeout=30, what="a reconcile pass in the log")

@@ -292,3 +292,31 @@ def test_a_refund_that_does_not_go_through_leaves_the_appointment_paid_and_flagg
     assert "re_2" in stored.attention
     assert Refund.objects.get().status == "failed"
     assert PaymentSession.objects.get().status == "paid"
+
+
+def test_the_reconcile_loop_outlives_a_failing_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sofia_checkout.payments.management.commands import payments_reconcile as command
+
+    passes: list[str] = []
+
+    class Stop(Exception):
+        pass
+
+    def flaky_pass() -> ReconcileReport:
+        passes.append("pass")
+        if len(passes) == 1:
+            raise RuntimeError("database restarting")
+        return ReconcileReport()
+
+    def sleep(seconds: float) -> None:
+        if len(passes) >= 2:
+            raise Stop
+
+    monkeypatch.setattr(command, "payments_reconcile", flaky_pass)
+    monkeypatch.setattr(command.time, "sleep", sleep)
+    with pytest.raises(Stop):
+        call_command("payments_reconcile", "--loop", "1")
+    assert passes == ["pass", "pass"]
+    passes.clear()
+    with pytest.raises(RuntimeError):  # run once (cron): the failure is the exit status
+        call_command("payments_reconcile")

@@ -22,9 +22,17 @@ class Command(BaseCommand):
         parser.add_argument("--loop", type=float, default=0, help="Repeat every N seconds (0: run once).")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["loop"]:
+            self._pass()  # once (cron): a failure is the exit status
+            return
         while True:
-            report = payments_reconcile()
-            self.stdout.write(json.dumps({"reconcile": asdict(report)}))
-            if not options["loop"]:
-                return
+            try:
+                self._pass()
+            except Exception:
+                # A long-running loop outlives a database restart or a bad pass; the next pass retries.
+                logger.exception("reconcile pass failed")
             time.sleep(options["loop"])
+
+    def _pass(self) -> None:
+        report = payments_reconcile()
+        self.stdout.write(json.dumps({"reconcile": asdict(report)}))
