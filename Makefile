@@ -29,7 +29,7 @@ setup: $(BACKEND_STAMP) $(FRONTEND_STAMP) ## Install Python and Node dependencie
 system-deps: ## Install Chromium, nginx, docker-compose, PostgreSQL if missing (root)
 	bash scripts/install-system-deps.sh
 
-run: setup ## Start backend :8000, provider sandbox :8100 and the SPA :5173 (no keys needed)
+run: setup ## Start backend :8000, provider sandbox :8100, the SPA :5173 and the reconcile loop (no keys needed)
 	@echo ""
 	@echo "  Checkout (open this):   http://127.0.0.1:5173"
 	@echo "  API:                    http://127.0.0.1:8000/api/  (docs: /api/docs/)"
