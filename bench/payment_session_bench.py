@@ -21,7 +21,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.test_settings")
 if not os.environ.get("DATABASE_URL"):
     os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -107,7 +107,9 @@ def main() -> None:
 
         def repeat(i: int) -> None:
             client.post(
-                f"/api/appointments/{ids[i]}/payment-sessions/", {"provider": "stripe"}, content_type="application/json"
+                f"/api/appointments/{ids[i]}/payment-sessions/",
+                {"provider": "stripe"},
+                content_type="application/json",
             )
 
         def webhook(i: int) -> None:
