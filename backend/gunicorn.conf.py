@@ -35,11 +35,8 @@ accesslog = "-"
 errorlog = "-"
 loglevel = _env("LOG_LEVEL", "info").lower()
 if _env("LOG_FORMAT", "json") == "json":
-    access_log_format = (
-        '{"time": "%(t)s", "level": "INFO", "logger": "gunicorn.access", "method": "%(m)s", '
-        '"path": "%(U)s", "status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, '
-        '"remote_addr": "%(h)s", "request_id": "%({x-request-id}o)s"}'
-    )
+    # JSON lines like the app's, every value escaped (config/gunicorn_logging.py).
+    logger_class = "config.gunicorn_logging.JsonLogger"
 else:
     access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
 

@@ -70,6 +70,8 @@ def test_start_script_migrates_and_serves_with_gunicorn(tmp_path: Path) -> None:
         status, _, body = _get(f"{url}/api/nope/")
         assert status == 404
         assert json.loads(body)["code"] == "not_found"
+        # A crafted path (gunicorn decodes %22 to a quote) can neither break the JSON line nor forge a field.
+        assert _get(f"{url}/x%22,%22level%22:%22CRITICAL")[0] == 404
     output = log.read_text()
     assert "Applying payments.0001_initial" in output  # MIGRATE_ON_START defaults to 1
     assert "Starting gunicorn" in output
@@ -78,9 +80,12 @@ def test_start_script_migrates_and_serves_with_gunicorn(tmp_path: Path) -> None:
     reconcile = _manage(env, "payments_reconcile")
     assert reconcile.returncode == 0, reconcile.stderr
     assert '"reconcile"' in reconcile.stdout
-    access = [line for line in output.splitlines() if '"logger": "gunicorn.access"' in line]
+    access = [json.loads(line) for line in output.splitlines() if '"logger": "gunicorn.access"' in line]
     assert access
-    assert all(json.loads(line)["status"] for line in access)
+    assert all(isinstance(line["status"], int) and line["request_id"] for line in access)
+    crafted = [line for line in access if line["path"].startswith("/x")]
+    assert [(c["path"], c["level"], c["status"]) for c in crafted] == [('/x","level":"CRITICAL', "INFO", 404)]
+    assert any('"logger": "gunicorn.error"' in line for line in output.splitlines())  # start-up lines too
 
 
 def test_with_the_ssl_redirect_on_health_probes_still_answer_over_http(tmp_path: Path) -> None:
