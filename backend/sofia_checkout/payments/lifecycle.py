@@ -40,7 +40,8 @@ def _refresh_live_sessions(appointment: Appointment, report: ReconcileReport) ->
     """Ask the provider about each live session; stop unpaid ones. True if money arrived or is in review."""
     for session in PaymentSession.objects.filter(appointment=appointment, status__in=LIVE_PAYMENT_STATUSES):
         if not session.provider_session_id:
-            # The appointment row is locked, so no create call for it is in flight: it never got an answer.
+            # The appointment row is locked, so no create call for it is in flight (one not started yet
+            # finds its attempt closed and stops): it never got an answer.
             state = ProviderSession("", PaymentStatus.CANCELED, "abandoned_before_creation")
         else:
             adapter = get_provider(session.provider)

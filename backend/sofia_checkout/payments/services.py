@@ -335,8 +335,16 @@ def payment_session_start(
     with transaction.atomic():
         appointment = _lock_appointment(session.appointment_id)
         session = PaymentSession.objects.select_for_update().get(pk=session.pk)
-        if session.provider_session_id:
-            return session, False
+        if session.status == PaymentStatus.OPEN:
+            return session, False  # a parallel caller created it while we waited for the lock
+        if session.status != PaymentStatus.CREATING:
+            # Closed between the phases (another method chosen, appointment cancelled, hold expired): a
+            # provider session made now would be a second way to pay.
+            raise Conflict(
+                "This payment attempt was closed meanwhile; please choose how to pay again.",
+                errors={"provider": [session.provider]},
+            )
+        _ensure_payable(appointment, timezone.now())
         success_url, cancel_url = _return_urls(session)
         request = CreateSessionRequest(
             payment_session_id=str(session.id),

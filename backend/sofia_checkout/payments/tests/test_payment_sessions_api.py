@@ -5,10 +5,13 @@ from typing import Any
 
 import httpx
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from conftest import TRUEMED_BASE, StripeMock, TruemedMock, slot, stripe_session
 from sofia_checkout.appointments.models import Appointment, AppointmentStatus
+from sofia_checkout.payments import services
+from sofia_checkout.payments.cancellation import appointment_cancel
 from sofia_checkout.payments.models import PaymentSession
 from sofia_checkout.payments.services import payment_session_cancel
 from sofia_checkout.payments.statuses import PaymentStatus
@@ -156,6 +159,44 @@ def test_truemed_timeout_and_malformed_json(api: APIClient, book: Any, truemed_m
     assert start(api, appointment["id"], "truemed").status_code == 201
     keys = {json.loads(c.request.content)["idempotency_key"] for c in truemed_mock.create.calls}
     assert len(keys) == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(
+            200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip at all")
+        ),
+        httpx.Response(200, text="[" * 30_000 + "]" * 30_000),
+        httpx.Response(200, json=[]),
+    ],
+    ids=["undecodable-body", "absurdly-nested", "not-an-object"],
+)
+def test_truemed_unreadable_answers_are_provider_unavailable(
+    api: APIClient, book: Any, truemed_mock: TruemedMock, answer: httpx.Response
+) -> None:
+    appointment = book()
+    truemed_mock.create.mock(return_value=answer)
+    response = start(api, appointment["id"], "truemed")
+    assert (response.status_code, response.json()["code"]) == (503, "provider_unavailable")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"object": "checkout.session", "status": "open", "url": "https://x.test/pay"}, {"id": "cs_1"}],
+    ids=["empty", "no-id", "open-without-url"],
+)
+def test_stripe_answers_that_are_not_a_usable_session_are_provider_unavailable(
+    api: APIClient, book: Any, stripe_mock: StripeMock, body: dict[str, Any]
+) -> None:
+    appointment = book()
+    stripe_mock.create.mock(
+        return_value=httpx.Response(200, json={"status": "open", "payment_status": "unpaid"} | body)
+    )
+    response = start(api, appointment["id"], "stripe")
+    assert (response.status_code, response.json()["code"]) == (503, "provider_unavailable")
+    stored = PaymentSession.objects.get(appointment_id=appointment["id"])
+    assert (stored.status, stored.provider_session_id) == (PaymentStatus.CREATING, None)
 
 
 def test_truemed_refusal_is_provider_error(api: APIClient, book: Any, truemed_mock: TruemedMock) -> None:
@@ -367,3 +408,28 @@ def test_an_attempt_without_a_provider_page_has_a_null_redirect_url(
     assert (latest["status"], latest["redirect_url"]) == ("creating", None)
     session = api.get(f"/api/payment-sessions/{latest['id']}/").json()
     assert session["redirect_url"] is None
+
+
+@pytest.mark.parametrize("competitor", ["cancel_appointment", "expire_hold"])
+def test_an_attempt_closed_between_reserving_and_creating_never_reaches_the_provider(
+    api: APIClient, book: Any, stripe_mock: StripeMock, monkeypatch: pytest.MonkeyPatch, competitor: str
+) -> None:
+    """Phase 1 stored the attempt and let go of the lock; before phase 2 takes it again, the appointment is
+    cancelled or its hold expires. Creating a provider session now would leave a payable link behind."""
+    appointment = book()
+    stripe_mock.answer_create()
+    reserve = services._reserve_attempt
+
+    def reserve_then_compete(**kwargs: Any) -> Any:
+        reserved = reserve(**kwargs)
+        if competitor == "cancel_appointment":
+            appointment_cancel(appointment_id=appointment["id"])
+        else:
+            Appointment.objects.filter(pk=appointment["id"]).update(hold_expires_at=timezone.now())
+        return reserved
+
+    monkeypatch.setattr(services, "_reserve_attempt", reserve_then_compete)
+    response = start(api, appointment["id"], "stripe")
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict"
+    assert stripe_mock.create.call_count == 0

@@ -28,6 +28,7 @@ from sofia_checkout.payments.providers.stripe_checkout.mapping import (
     event_status,
     session_status,
 )
+from sofia_checkout.payments.statuses import PaymentStatus
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +108,11 @@ class StripeCheckoutProvider:
         status = str(_field(session, "status") or "")
         payment_status = str(_field(session, "payment_status") or "")
         amount = _field(session, "amount_total")
+        session_id = _field(session, "id")
+        if not isinstance(session_id, str) or not session_id.startswith("cs_"):
+            raise ProviderUnavailableError("Stripe: answer without a checkout session id")
         return ProviderSession(
-            provider_session_id=str(_field(session, "id")),
+            provider_session_id=session_id,
             status=session_status(status=status, payment_status=payment_status),
             provider_status=f"{status}/{payment_status}",
             amount_cents=amount if isinstance(amount, int) else None,
@@ -147,7 +151,10 @@ class StripeCheckoutProvider:
                 params,  # type: ignore[arg-type]
                 self._options(request.idempotency_key),
             )
-        return self._to_state(session)
+        state = self._to_state(session)
+        if state.status == PaymentStatus.OPEN and not state.redirect_url:
+            raise ProviderUnavailableError("Stripe create session: open session without a url")
+        return state
 
     def retrieve_session(self, provider_session_id: str) -> ProviderSession:
         with _translate_errors("retrieve session"):
@@ -203,7 +210,10 @@ class StripeCheckoutProvider:
         session = _field(data, "object") if data is not None else None
         if session is None or _field(session, "object") != "checkout.session":
             raise ValueError("checkout event without a checkout.session object")
-        state = self._to_state(session)
+        try:
+            state = self._to_state(session)
+        except ProviderUnavailableError as exc:
+            raise ValueError(exc.message) from exc
         status = event_status(
             event_type=event_type,
             status=str(_field(session, "status") or ""),

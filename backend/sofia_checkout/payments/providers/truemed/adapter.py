@@ -87,11 +87,11 @@ class TruemedProvider:
             )
         except httpx.TimeoutException as exc:
             raise ProviderUnavailableError(f"{action}: timed out") from exc
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:  # transport failures, undecodable bodies, redirect loops
             raise ProviderUnavailableError(f"{action}: {type(exc).__name__}") from exc
         try:
             payload = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             payload = None
         if response.status_code >= 500 or response.status_code == 429:
             raise ProviderUnavailableError(
