@@ -30,17 +30,41 @@ def _get(appointment_id: uuid.UUID | str) -> Appointment:
         raise NotFound("No appointment with this id.") from None
 
 
+def _refund_attempt(payment_session: PaymentSession) -> Refund:
+    """The refund to send: the pending one again (same key: its outcome is unknown, so it must not be made
+    twice), or a new attempt with a new key after one that ended failed (nothing moved; Stripe would only
+    replay the failure for the old key)."""
+    latest = Refund.objects.filter(payment_session=payment_session).order_by("-created_at").first()
+    if latest is not None and latest.status != RefundStatus.FAILED:
+        return latest
+    attempt = Refund.objects.filter(payment_session=payment_session).count() + 1
+    suffix = "" if attempt == 1 else f"-{attempt}"
+    return Refund.objects.create(
+        payment_session=payment_session,
+        idempotency_key=f"sofia-refund-{payment_session.id}{suffix}",
+        amount_cents=payment_session.amount_cents,
+    )
+
+
+def _mark_refunded(payment_session: PaymentSession, provider_status: str) -> None:
+    payment_session_apply_provider_state(
+        payment_session_id=payment_session.id,
+        state=ProviderSession(
+            payment_session.provider_session_id or "", PaymentStatus.REFUNDED, f"refund:{provider_status}"
+        ),
+        source="refund",
+    )
+
+
 def payment_session_refund(*, payment_session: PaymentSession) -> Refund:
     """Refund a paid session in full, once: the Refund row (with its key) is stored before the provider call.
 
     Raises ProviderUnavailable / ProviderFailed; the pending Refund row stays and a retry resends its key.
     """
-    refund, _ = Refund.objects.get_or_create(
-        payment_session=payment_session,
-        idempotency_key=f"sofia-refund-{payment_session.id}",
-        defaults={"amount_cents": payment_session.amount_cents},
-    )
+    refund = _refund_attempt(payment_session)
     if refund.status == RefundStatus.SUCCEEDED:
+        # Made before, but recording it may not have finished: applying it again is harmless.
+        _mark_refunded(payment_session, "succeeded")
         return refund
     adapter = get_provider(payment_session.provider)
     try:
@@ -73,15 +97,7 @@ def payment_session_refund(*, payment_session: PaymentSession) -> Refund:
             extra={"payment_session_id": str(payment_session.id), "refund_status": result.provider_status},
         )
         raise ProviderFailed("The refund did not go through; our team will follow up.")
-    payment_session_apply_provider_state(
-        payment_session_id=payment_session.id,
-        state=ProviderSession(
-            payment_session.provider_session_id or "",
-            PaymentStatus.REFUNDED,
-            f"refund:{result.provider_status}",
-        ),
-        source="refund",
-    )
+    _mark_refunded(payment_session, result.provider_status)
     logger.info(
         "refund recorded",
         extra={"payment_session_id": str(payment_session.id), "refund_status": refund.status},
@@ -96,8 +112,9 @@ def appointment_cancel(*, appointment_id: uuid.UUID | str) -> Appointment:
     a payment is under review, ProviderUnavailable / ProviderFailed when the provider cannot act.
     """
     appointment = _get(appointment_id)
-    if appointment.status in {AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED}:
-        return appointment
+    paid = PaymentSession.objects.filter(appointment=appointment, status=PaymentStatus.PAID)
+    if appointment.status in {AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED} and not paid.exists():
+        return appointment  # (money that came after the slot was released is still refunded below)
     live = PaymentSession.objects.filter(appointment=appointment, status__in=LIVE_PAYMENT_STATUSES).first()
     if live is not None:
         if live.status == PaymentStatus.PROCESSING:

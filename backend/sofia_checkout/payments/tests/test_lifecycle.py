@@ -320,3 +320,67 @@ def test_the_reconcile_loop_outlives_a_failing_pass(monkeypatch: pytest.MonkeyPa
     passes.clear()
     with pytest.raises(RuntimeError):  # run once (cron): the failure is the exit status
         call_command("payments_reconcile")
+
+
+def _paid_by_card(
+    api: APIClient, book: Any, stripe_mock: StripeMock
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    appointment = book()
+    stripe_mock.answer_create()
+    session = started(api, appointment, "stripe")
+    stripe_mock.retrieve("cs_test_fixture", status="complete", payment_status="paid", payment_intent="pi_9")
+    api.post(f"/api/payment-sessions/{session['id']}/sync/")
+    return appointment, session
+
+
+def test_a_failed_refund_can_be_retried_with_a_new_key(
+    api: APIClient, book: Any, stripe_mock: StripeMock
+) -> None:
+    appointment, session = _paid_by_card(api, book, stripe_mock)
+    route = stripe_mock.router.post(f"{STRIPE_BASE}/v1/refunds").mock(
+        side_effect=[
+            httpx.Response(200, json={"id": "re_1", "object": "refund", "status": "failed"}),
+            httpx.Response(200, json={"id": "re_2", "object": "refund", "status": "succeeded"}),
+        ]
+    )
+    assert api.post(f"/api/appointments/{appointment['id']}/cancel/").status_code == 502
+    retried = api.post(f"/api/appointments/{appointment['id']}/cancel/")
+    assert retried.status_code == 200
+    assert retried.json()["status"] == "cancelled"
+    keys = [call.request.headers["Idempotency-Key"] for call in route.calls]
+    assert keys == [f"sofia-refund-{session['id']}", f"sofia-refund-{session['id']}-2"]
+    assert list(Refund.objects.order_by("created_at").values_list("status", flat=True)) == [
+        "failed",
+        "succeeded",
+    ]
+
+
+def test_a_refund_made_but_not_yet_recorded_is_recorded_on_retry(
+    api: APIClient, book: Any, stripe_mock: StripeMock
+) -> None:
+    appointment, session = _paid_by_card(api, book, stripe_mock)
+    # The provider refunded; the process died before the session was marked refunded.
+    Refund.objects.create(
+        payment_session_id=session["id"],
+        amount_cents=15000,
+        idempotency_key=f"sofia-refund-{session['id']}",
+        status="succeeded",
+        provider_refund_id="re_1",
+    )
+    route = stripe_mock.router.post(f"{STRIPE_BASE}/v1/refunds")
+    assert api.post(f"/api/appointments/{appointment['id']}/cancel/").status_code == 200
+    assert route.call_count == 0
+    assert PaymentSession.objects.get().status == "refunded"
+
+
+def test_money_that_arrived_after_the_hold_expired_is_refunded_on_cancel(
+    api: APIClient, book: Any, stripe_mock: StripeMock
+) -> None:
+    appointment, _ = _paid_by_card(api, book, stripe_mock)
+    Appointment.objects.filter(pk=appointment["id"]).update(status="expired")  # paid after release, rebooked
+    stripe_mock.router.post(f"{STRIPE_BASE}/v1/refunds").mock(
+        return_value=httpx.Response(200, json={"id": "re_3", "object": "refund", "status": "succeeded"})
+    )
+    assert api.post(f"/api/appointments/{appointment['id']}/cancel/").status_code == 200
+    assert PaymentSession.objects.get().status == "refunded"
+    assert Refund.objects.get().status == "succeeded"
