@@ -125,6 +125,9 @@ class StripeCheckoutProvider:
     def create_session(self, request: CreateSessionRequest) -> ProviderSession:
         params: dict[str, Any] = {
             "mode": "payment",
+            # Cards (wallets included) settle at once: a complete session is a paid one. Delayed methods
+            # would complete unpaid and depend on one later webhook to ever resolve.
+            "payment_method_types": ["card"],
             "line_items": [
                 {
                     "quantity": 1,
