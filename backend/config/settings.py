@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "sofia_checkout.core.middleware.RequestIdMiddleware",
     "sofia_checkout.core.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # After the security headers, before anything that checks the Host header.
+    "sofia_checkout.core.middleware.HealthProbeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -175,7 +177,8 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    # Empty (as .env.example lists it) means on: only an explicit 0 turns the https redirect off.
+    SECURE_SSL_REDIRECT = _str("DJANGO_SECURE_SSL_REDIRECT", "1").lower() in {"1", "true", "yes", "on"}
     # Health probes come over plain HTTP from inside the cluster / compose network.
     SECURE_REDIRECT_EXEMPT = [r"^api/health/$", r"^api/ready/$"]
     X_FRAME_OPTIONS = "DENY"

@@ -30,6 +30,24 @@ def _check_session_ttls(settings: dict[str, Any]) -> None:
         raise ImproperlyConfigured("TRUEMED_SESSION_TTL_MINUTES must be at least 5.")
 
 
+_PLACEHOLDER_PREFIXES = ("demo-only-", "dev-only-")
+
+
+def _check_secrets_for_real_money(settings: dict[str, Any], live: bool) -> None:
+    """Once real providers are involved, the demo's public placeholders must be gone."""
+    real_hosts = not (_is_local(settings["STRIPE_API_BASE"]) and _is_local(settings["TRUEMED_API_BASE"]))
+    if settings["DEBUG"] or not (live or real_hosts):
+        return
+    key: str = settings["SECRET_KEY"]
+    if key.startswith(_PLACEHOLDER_PREFIXES) or len(key) < 50 or len(set(key)) < 10:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be a real secret (50+ random characters) with real payment providers."
+        )
+    password = str(settings["DATABASES"]["default"].get("PASSWORD") or "")
+    if live and password.startswith(_PLACEHOLDER_PREFIXES):
+        raise ImproperlyConfigured("PAYMENTS_LIVE_MODE=1 cannot use the demo database password.")
+
+
 def check_provider_settings(settings: dict[str, Any]) -> None:
     """Raise ImproperlyConfigured on a dangerous mix of mode, keys and provider addresses.
 
@@ -39,6 +57,7 @@ def check_provider_settings(settings: dict[str, Any]) -> None:
     """
     _check_session_ttls(settings)
     live: bool = settings["PAYMENTS_LIVE_MODE"]
+    _check_secrets_for_real_money(settings, live)
     stripe_key: str = settings["STRIPE_SECRET_KEY"]
     if settings["TRUEMED_WEBHOOK_MODE"] not in {"legacy", "signed"}:
         raise ImproperlyConfigured("TRUEMED_WEBHOOK_MODE must be 'legacy' or 'signed'.")

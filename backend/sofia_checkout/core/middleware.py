@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from sofia_checkout.core.exception_handler import envelope
 from sofia_checkout.core.logging import new_request_id, request_id_var
+from sofia_checkout.core.views import HealthApi, ReadyApi
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -48,3 +49,23 @@ class BodySizeLimitMiddleware:
         if limit is not None and length > limit:
             return JsonResponse(envelope("payload_too_large", "The request body is too large."), status=413)
         return self.get_response(request)
+
+
+class HealthProbeMiddleware:
+    """Answer /api/health/ and /api/ready/ before the Host header is checked against ALLOWED_HOSTS.
+
+    Load balancers and orchestrators probe with an address (or anything) as Host; those two read-only
+    endpoints must answer them, while every other path keeps the strict host check.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.probes = {"/api/health/": HealthApi.as_view(), "/api/ready/": ReadyApi.as_view()}
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = self.probes.get(request.path_info)
+        if probe is None or request.method not in {"GET", "HEAD"}:
+            return self.get_response(request)
+        response = probe(request)
+        response.render()  # a DRF Response: Django's handler would render it after the middleware
+        return response

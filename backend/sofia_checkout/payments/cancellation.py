@@ -112,8 +112,8 @@ def appointment_cancel(*, appointment_id: uuid.UUID | str) -> Appointment:
     a payment is under review, ProviderUnavailable / ProviderFailed when the provider cannot act.
     """
     appointment = _get(appointment_id)
-    paid = PaymentSession.objects.filter(appointment=appointment, status=PaymentStatus.PAID)
-    if appointment.status in {AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED} and not paid.exists():
+    has_paid = PaymentSession.objects.filter(appointment=appointment, status=PaymentStatus.PAID).exists()
+    if appointment.status in {AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED} and not has_paid:
         return appointment  # (money that came after the slot was released is still refunded below)
     live = PaymentSession.objects.filter(appointment=appointment, status__in=LIVE_PAYMENT_STATUSES).first()
     if live is not None:

@@ -66,7 +66,8 @@ def test_start_script_migrates_and_serves_with_gunicorn(tmp_path: Path) -> None:
         assert headers["X-Request-ID"]
         assert headers["X-Content-Type-Options"] == "nosniff"
         # DEBUG is off: a host outside DJANGO_ALLOWED_HOSTS is refused, errors are the JSON envelope.
-        assert _get(f"{url}/api/health/", host="evil.example")[0] == 400
+        assert _get(f"{url}/api/config/", host="evil.example")[0] == 400
+        assert _get(f"{url}/api/ready/", host="10.0.3.7:8000")[0] == 200  # probes by address still answer
         status, _, body = _get(f"{url}/api/nope/")
         assert status == 404
         assert json.loads(body)["code"] == "not_found"

@@ -186,6 +186,7 @@ def test_env_example_copied_to_dotenv_still_gives_a_working_compose(tmp_path: Pa
     services = compose_config(tmp_path, ENV_EXAMPLE.read_text())["services"]
     backend = services["backend"]["environment"]
     assert backend["DJANGO_DEBUG"] == "0"
+    assert backend["DJANGO_SECURE_SSL_REDIRECT"] == "0"  # plain http on localhost: no redirect to https
     assert backend["DJANGO_SECRET_KEY"].startswith("demo-only-")
     assert "backend" in backend["DJANGO_ALLOWED_HOSTS"].split(",")
     assert "@db:5432/" in backend["DATABASE_URL"]
@@ -202,3 +203,20 @@ def test_every_setting_read_from_the_environment_is_in_env_example(source: str) 
     assert len(read) >= 10, f"the pattern no longer finds how {source} reads settings"
     missing = read - env_example_names()
     assert not missing, f"{source} reads names that .env.example does not list: {sorted(missing)}"
+
+
+def test_every_env_example_setting_reaches_the_containers() -> None:
+    """A value set in .env must not be silently dropped by the compose file."""
+    raw = COMPOSE_FILE.read_text()
+    # Fixed by compose on purpose: DEBUG (always 0 in the images) and the addresses that only make sense
+    # inside the compose network (the sandbox listens on 0.0.0.0:8100 and calls backend:8000).
+    not_passed = {
+        "DJANGO_DEBUG",
+        "SANDBOX_BASE_URL",
+        "SANDBOX_HOST",
+        "SANDBOX_PORT",
+        "SANDBOX_STRIPE_WEBHOOK_URL",
+        "SANDBOX_TRUEMED_WEBHOOK_URL",
+    }
+    missing = [name for name in env_example_names() - not_passed if f"${{{name}" not in raw]
+    assert not missing, f"docker-compose.yml never passes on: {sorted(missing)}"

@@ -201,7 +201,7 @@ def test_health_and_ready(api: APIClient) -> None:
 def test_unknown_host_gets_json_not_html() -> None:
     from django.test import Client
 
-    response = Client(HTTP_HOST="evil.example").get("/api/health/")
+    response = Client(HTTP_HOST="evil.example").get("/api/config/")
     assert response.status_code == 400
     assert response.json()["code"] == "bad_request"
 

@@ -91,6 +91,8 @@ def _settings(**overrides: Any) -> dict[str, Any]:
         "TRUEMED_API_BASE": "http://sandbox:8100/truemed",
         "STRIPE_SESSION_TTL_MINUTES": 60,
         "TRUEMED_SESSION_TTL_MINUTES": 60,
+        "SECRET_KEY": "k3J9-xQ2v_L8pW4zR7tY1uN6bM0cF5hD2sA9gE3jK8qP4wZ7-mX5nB",
+        "DATABASES": {"default": {"PASSWORD": "a-real-password"}},
     }
     base.update(overrides)
     return base
@@ -114,6 +116,28 @@ def test_startup_checks() -> None:
         )
     with pytest.raises(ImproperlyConfigured, match="TRUEMED_WEBHOOK_MODE"):
         check_provider_settings(_settings(TRUEMED_WEBHOOK_MODE="maybe"))
+    real_stripe = {
+        "STRIPE_API_BASE": "https://api.stripe.com",
+        "STRIPE_SECRET_KEY": "sk_test_real",
+        "STRIPE_WEBHOOK_SECRET": "whsec_real",
+    }
+    for key in ("demo-only-compose-secret-key-do-not-use-in-production-0123456789abcdef", "short", "a" * 60):
+        with pytest.raises(ImproperlyConfigured, match="DJANGO_SECRET_KEY"):
+            check_provider_settings(_settings(SECRET_KEY=key, **real_stripe))
+    check_provider_settings(_settings(SECRET_KEY="demo-only-key"))  # the demo against the sandbox is fine
+    with pytest.raises(ImproperlyConfigured, match="demo database password"):
+        check_provider_settings(
+            _settings(
+                PAYMENTS_LIVE_MODE=True,
+                STRIPE_SECRET_KEY="sk_live_abc",
+                STRIPE_WEBHOOK_SECRET="whsec_live",
+                TRUEMED_API_KEY="tm_live",
+                TRUEMED_WEBHOOK_SECRET="tm_live_whsec",
+                STRIPE_API_BASE="https://api.stripe.com",
+                TRUEMED_API_BASE="https://api.truemed.com",
+                DATABASES={"default": {"PASSWORD": "demo-only-db-password"}},
+            )
+        )
     for ttl in (31, 1441):
         with pytest.raises(ImproperlyConfigured, match="STRIPE_SESSION_TTL_MINUTES"):
             check_provider_settings(_settings(STRIPE_SESSION_TTL_MINUTES=ttl))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -294,7 +295,7 @@ def test_a_refund_that_does_not_go_through_leaves_the_appointment_paid_and_flagg
     assert PaymentSession.objects.get().status == "paid"
 
 
-def test_the_reconcile_loop_outlives_a_failing_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_reconcile_loop_outlives_a_failing_pass(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from sofia_checkout.payments.management.commands import payments_reconcile as command
 
     passes: list[str] = []
@@ -314,9 +315,11 @@ def test_the_reconcile_loop_outlives_a_failing_pass(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(command, "payments_reconcile", flaky_pass)
     monkeypatch.setattr(command.time, "sleep", sleep)
+    heartbeat = tmp_path / "reconcile.ok"
     with pytest.raises(Stop):
-        call_command("payments_reconcile", "--loop", "1")
+        call_command("payments_reconcile", "--loop", "1", "--heartbeat", str(heartbeat))
     assert passes == ["pass", "pass"]
+    assert heartbeat.exists()  # touched by the pass that succeeded
     passes.clear()
     with pytest.raises(RuntimeError):  # run once (cron): the failure is the exit status
         call_command("payments_reconcile")
