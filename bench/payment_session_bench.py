@@ -32,6 +32,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from timing import summary  # noqa: E402  (bench/ is on sys.path: the script's own folder)
 
 import conftest  # noqa: E402
 
@@ -50,12 +51,7 @@ def measure(name: str, count: int, fn: Callable[[int], None]) -> None:
         latencies.append((time.perf_counter() - t0) * 1000)
         queries.append(len(connection.queries))
     total = time.perf_counter() - start
-    latencies.sort()
-    p95 = latencies[int(len(latencies) * 0.95) - 1]
-    print(  # noqa: T201
-        f"{name:<34} {count:>5} ops  {count / total:8.1f} ops/s  p50 {statistics.median(latencies):6.2f} ms"
-        f"  p95 {p95:6.2f} ms  queries/op {statistics.mean(queries):.1f}"
-    )
+    print(summary(name, latencies, total, f"queries/op {statistics.mean(queries):.1f}"))  # noqa: T201
 
 
 def main() -> None:

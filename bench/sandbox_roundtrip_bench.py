@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ import httpx
 
 BACKEND = Path(__file__).resolve().parent.parent / "backend"
 sys.path.insert(0, str(BACKEND))
+
+from timing import summary  # noqa: E402  (bench/ is on sys.path: the script's own folder)
 
 from sofia_checkout.payments.providers.base import CreateSessionRequest  # noqa: E402
 from sofia_checkout.payments.providers.stripe_checkout.adapter import StripeCheckoutProvider  # noqa: E402
@@ -93,13 +94,7 @@ def measure(name: str, fn: Callable[[int], object]) -> None:
         t0 = time.perf_counter()
         fn(i)
         latencies.append((time.perf_counter() - t0) * 1000)
-    total = time.perf_counter() - start
-    latencies.sort()
-    p95 = latencies[int(len(latencies) * 0.95) - 1]
-    print(  # noqa: T201
-        f"{name:<36} {N:>5} ops  {N / total:8.1f} ops/s  p50 {statistics.median(latencies):6.2f} ms"
-        f"  p95 {p95:6.2f} ms"
-    )
+    print(summary(name, latencies, time.perf_counter() - start))  # noqa: T201
 
 
 def main() -> None:
