@@ -109,16 +109,14 @@ def test_with_the_ssl_redirect_on_health_probes_still_answer_over_http(tmp_path:
         assert headers["Location"].startswith("https://")
 
 
-def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BACKEND_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
+        command, cwd=BACKEND_DIR, env=env, capture_output=True, text=True, check=False, timeout=60
     )
+
+
+def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return _run([sys.executable, "manage.py", *args], env)
 
 
 def test_check_deploy_is_clean_with_production_values(tmp_path: Path) -> None:
@@ -160,15 +158,7 @@ def test_start_up_refuses_a_bad_configuration(
     env = production_env(
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PORT=str(free_port()), **overrides
     )
-    result = subprocess.run(
-        ["bash", str(START)],
-        cwd=BACKEND_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    result = _run(START_COMMAND, env)
     assert result.returncode != 0
     assert f"start-backend: configuration refused: {message}" in result.stderr
     assert "Starting gunicorn" not in result.stdout + result.stderr
@@ -181,14 +171,6 @@ def test_start_up_gives_up_on_an_unreachable_database(tmp_path: Path) -> None:
         WAIT_FOR_DB_ATTEMPTS="2",
         WAIT_FOR_DB_INTERVAL="0.1",
     )
-    result = subprocess.run(
-        ["bash", str(START)],
-        cwd=BACKEND_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    result = _run(START_COMMAND, env)
     assert result.returncode == 3
     assert "start-backend: database (postgresql) unreachable after 2 attempts" in result.stderr
