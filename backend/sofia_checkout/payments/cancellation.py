@@ -34,10 +34,10 @@ def _refund_attempt(payment_session: PaymentSession) -> Refund:
     """The refund to send: the pending one again (same key: its outcome is unknown, so it must not be made
     twice), or a new attempt with a new key after one that ended failed (nothing moved; Stripe would only
     replay the failure for the old key)."""
-    latest = Refund.objects.filter(payment_session=payment_session).order_by("-created_at").first()
-    if latest is not None and latest.status != RefundStatus.FAILED:
-        return latest
-    attempt = Refund.objects.filter(payment_session=payment_session).count() + 1
+    earlier = list(Refund.objects.filter(payment_session=payment_session).order_by("-created_at"))
+    if earlier and earlier[0].status != RefundStatus.FAILED:
+        return earlier[0]
+    attempt = len(earlier) + 1
     suffix = "" if attempt == 1 else f"-{attempt}"
     return Refund.objects.create(
         payment_session=payment_session,

@@ -21,7 +21,7 @@ from sofia_checkout.core.errors import DomainError
 from sofia_checkout.payments.models import PaymentSession
 from sofia_checkout.payments.providers.base import ProviderError, ProviderSession
 from sofia_checkout.payments.providers.registry import get_provider
-from sofia_checkout.payments.services import payment_session_apply_provider_state
+from sofia_checkout.payments.services import ABANDONED_BEFORE_CREATION, payment_session_apply_provider_state
 from sofia_checkout.payments.statuses import LIVE_PAYMENT_STATUSES, PaymentStatus
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def _refresh_live_sessions(appointment: Appointment, report: ReconcileReport) ->
         if not session.provider_session_id:
             # The appointment row is locked, so no create call for it is in flight (one not started yet
             # finds its attempt closed and stops): it never got an answer.
-            state = ProviderSession("", PaymentStatus.CANCELED, "abandoned_before_creation")
+            state = ABANDONED_BEFORE_CREATION
         else:
             adapter = get_provider(session.provider)
             state = adapter.retrieve_session(session.provider_session_id)

@@ -220,6 +220,10 @@ def _cancel_unusable_live_session(appointment_id: uuid.UUID, provider: str, now:
         )
 
 
+# An attempt whose provider never answered its create call: nobody holds a link to pay it; closed here.
+ABANDONED_BEFORE_CREATION = ProviderSession("", PaymentStatus.CANCELED, "abandoned_before_creation")
+
+
 def _abandon_if_never_created(payment_session: PaymentSession) -> PaymentSession | None:
     """Under the locks, cancel locally an attempt whose provider never answered; None if it has a provider
     session by now (a create call in flight held the lock and stored it), which must be stopped there."""
@@ -232,7 +236,7 @@ def _abandon_if_never_created(payment_session: PaymentSession) -> PaymentSession
             return session
         return payment_session_apply_provider_state(
             payment_session_id=session.id,
-            state=ProviderSession("", PaymentStatus.CANCELED, "abandoned_before_creation"),
+            state=ABANDONED_BEFORE_CREATION,
             source="cancel",
         )
 
