@@ -41,6 +41,7 @@ run: setup ## Start backend :8000, provider sandbox :8100, the SPA :5173 and the
 lint: $(BACKEND_STAMP) $(FRONTEND_STAMP) ## ruff (lint + format check), import contracts, eslint
 	cd backend && .venv/bin/ruff check . ../bench && .venv/bin/ruff format --check . ../bench
 	cd backend && .venv/bin/lint-imports
+	bash scripts/check-provider-boundary.sh
 	cd frontend && npm run lint
 
 fmt: $(BACKEND_STAMP) ## Format Python code

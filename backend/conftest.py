@@ -51,7 +51,7 @@ def slot(hours: int = 48, minute: int = 0) -> str:
 
 def booking(**overrides: Any) -> dict[str, Any]:
     body = {
-        "provider_name": "Dr. Ana Reyes",
+        "practitioner": "Dr. Ana Reyes",
         "service": "initial_consultation",
         "appointment_time": slot(),
         "client_name": "Jane Doe",

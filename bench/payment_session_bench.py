@@ -67,7 +67,7 @@ def main() -> None:
 
     def book(i: int) -> None:
         body = {
-            "provider_name": "Dr. Ana Reyes",
+            "practitioner": "Dr. Ana Reyes",
             "service": "follow_up",
             "appointment_time": (base + timedelta(minutes=15 * i)).isoformat(),
             "client_name": "Bench",

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "sofia_checkout.core",
     "sofia_checkout.appointments",
     "sofia_checkout.payments",
+    "sofia_checkout.checkout",
 ]
 
 MIDDLEWARE = [
@@ -218,6 +219,32 @@ TRUEMED_SESSION_TTL_MINUTES = env.int("TRUEMED_SESSION_TTL_MINUTES", default=60)
 STRIPE_SESSION_TTL_MINUTES = env.int("STRIPE_SESSION_TTL_MINUTES", default=60)
 
 PAYMENTS_LIVE_MODE: bool = env.bool("PAYMENTS_LIVE_MODE", default=False)
+
+# The provider registry: each adapter class and the setting that feeds each of its constructor arguments.
+_COMMON_PROVIDER_SETTINGS = {"timeout": "PROVIDER_TIMEOUT_SECONDS", "max_retries": "PROVIDER_MAX_RETRIES"}
+PAYMENT_PROVIDER_ADAPTERS: dict[str, dict[str, Any]] = {
+    "stripe": {
+        "class": "sofia_checkout.payments.providers.stripe_checkout.adapter.StripeCheckoutProvider",
+        "settings": {
+            "secret_key": "STRIPE_SECRET_KEY",
+            "webhook_secret": "STRIPE_WEBHOOK_SECRET",
+            "api_base": "STRIPE_API_BASE",
+            "session_ttl_minutes": "STRIPE_SESSION_TTL_MINUTES",
+            **_COMMON_PROVIDER_SETTINGS,
+        },
+    },
+    "truemed": {
+        "class": "sofia_checkout.payments.providers.truemed.adapter.TruemedProvider",
+        "settings": {
+            "api_key": "TRUEMED_API_KEY",
+            "api_base": "TRUEMED_API_BASE",
+            "webhook_secret": "TRUEMED_WEBHOOK_SECRET",
+            "webhook_mode": "TRUEMED_WEBHOOK_MODE",
+            "session_ttl_minutes": "TRUEMED_SESSION_TTL_MINUTES",
+            **_COMMON_PROVIDER_SETTINGS,
+        },
+    },
+}
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite has one write lock, held by a create call or a reconcile step while it waits on a provider

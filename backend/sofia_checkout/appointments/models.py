@@ -24,7 +24,7 @@ LIVE_APPOINTMENT_STATUSES = (
 
 class Appointment(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    provider_name = models.CharField(max_length=100)
+    practitioner = models.CharField(max_length=100)
     service = models.CharField(max_length=50)
     service_name = models.CharField(max_length=120)
     appointment_time = models.DateTimeField()
@@ -47,7 +47,7 @@ class Appointment(models.Model):
         constraints = (
             # The database, not only Python, refuses a double booking (races included).
             models.UniqueConstraint(
-                fields=("provider_name", "appointment_time"),
+                fields=("practitioner", "appointment_time"),
                 condition=Q(status__in=LIVE_APPOINTMENT_STATUSES),
                 name="appointment_unique_live_slot",
             ),
@@ -56,4 +56,4 @@ class Appointment(models.Model):
         indexes = (models.Index(fields=("status", "hold_expires_at"), name="appointment_status_hold"),)
 
     def __str__(self) -> str:
-        return f"{self.provider_name} at {self.appointment_time:%Y-%m-%d %H:%M} ({self.status})"
+        return f"{self.practitioner} at {self.appointment_time:%Y-%m-%d %H:%M} ({self.status})"

@@ -57,12 +57,12 @@ def price_table() -> tuple[Practitioner, ...]:
     return tuple(practitioners)
 
 
-def quote(*, provider_name: str, service: str) -> Service:
-    """The price of `service` with `provider_name`. Raises ValidationFailed naming the field at fault."""
-    for practitioner in price_table():
-        if practitioner.name == provider_name:
-            for entry in practitioner.services:
-                if entry.slug == service:
-                    return entry
-            raise ValidationFailed(errors={"service": [f"{provider_name} does not offer this service."]})
-    raise ValidationFailed(errors={"provider_name": ["Unknown practitioner."]})
+def quote(*, practitioner: str, service: str) -> Service:
+    """The price of `service` with `practitioner`. Raises ValidationFailed naming the field at fault."""
+    for listed in price_table():
+        if listed.name == practitioner:
+            for offered in listed.services:
+                if offered.slug == service:
+                    return offered
+            raise ValidationFailed(errors={"service": [f"{practitioner} does not offer this service."]})
+    raise ValidationFailed(errors={"practitioner": ["Unknown practitioner."]})

@@ -16,3 +16,14 @@ def appointment_get(*, appointment_id: uuid.UUID | str) -> Appointment:
         return Appointment.objects.get(pk=appointment_id)
     except (Appointment.DoesNotExist, ValidationError, ValueError):
         raise NotFound("No appointment with this id.") from None
+
+
+def appointment_lock(*, appointment_id: uuid.UUID | str) -> Appointment:
+    """The appointment row, locked for the current transaction (SELECT ... FOR UPDATE), or NotFound.
+
+    Lock order everywhere: the appointment first, then its payment sessions.
+    """
+    try:
+        return Appointment.objects.select_for_update().get(pk=appointment_id)
+    except (Appointment.DoesNotExist, ValidationError, ValueError):
+        raise NotFound("No appointment with this id.") from None

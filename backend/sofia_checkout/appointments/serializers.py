@@ -1,15 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
-
-from sofia_checkout.appointments.models import Appointment
-from sofia_checkout.payments.models import PaymentSession
-from sofia_checkout.payments.serializers import PaymentSessionOutputSerializer
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -26,42 +23,27 @@ class AwareDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
+@extend_schema_serializer(deprecate_fields=["provider_name"])
 class AppointmentCreateInputSerializer(serializers.Serializer[dict[str, Any]]):
-    provider_name = serializers.CharField(max_length=100)
+    practitioner = serializers.CharField(max_length=100, help_text="The practitioner's name as listed.")
+    provider_name = serializers.CharField(
+        max_length=100,
+        required=False,
+        write_only=True,
+        help_text="Deprecated alias of `practitioner`, accepted for one release.",
+    )
     service = serializers.CharField(max_length=50)
     appointment_time = AwareDateTimeField()
     client_name = serializers.CharField(max_length=100, min_length=1)
     client_email = serializers.EmailField(max_length=254)
     client_state = serializers.CharField(min_length=2, max_length=2)
 
-
-class AppointmentOutputSerializer(serializers.ModelSerializer[Appointment]):
-    latest_payment_session = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Appointment
-        fields = (
-            "id",
-            "provider_name",
-            "service",
-            "service_name",
-            "appointment_time",
-            "client_name",
-            "client_email",
-            "client_state",
-            "status",
-            "amount_cents",
-            "currency",
-            "hold_expires_at",
-            "created_at",
-            "latest_payment_session",
-        )
-        read_only_fields = fields
-
-    @extend_schema_field(PaymentSessionOutputSerializer(allow_null=True))
-    def get_latest_payment_session(self, obj: Appointment) -> dict[str, Any] | None:
-        latest: PaymentSession | None = self.context.get("latest_payment_session")
-        return PaymentSessionOutputSerializer(latest).data if latest is not None else None
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping) and "practitioner" not in data and "provider_name" in data:
+            data = {**data, "practitioner": data["provider_name"]}
+        validated: dict[str, Any] = super().to_internal_value(data)
+        validated.pop("provider_name", None)
+        return validated
 
 
 class ServiceSerializer(serializers.Serializer[Any]):
@@ -73,12 +55,3 @@ class ServiceSerializer(serializers.Serializer[Any]):
 class PractitionerSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
     services = ServiceSerializer(many=True)
-
-
-class CheckoutConfigSerializer(serializers.Serializer[Any]):
-    currency = serializers.CharField()
-    payment_providers = serializers.ListField(child=serializers.CharField())
-    practitioners = PractitionerSerializer(many=True)
-    booking_horizon_days = serializers.IntegerField()
-    min_lead_minutes = serializers.IntegerField()
-    sandbox = serializers.BooleanField()

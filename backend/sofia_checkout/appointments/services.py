@@ -46,7 +46,7 @@ def normalise_email(email: str) -> str:
 
 def appointment_create(
     *,
-    provider_name: str,
+    practitioner: str,
     service: str,
     appointment_time: datetime,
     client_name: str,
@@ -60,21 +60,21 @@ def appointment_create(
     the unique constraint decides races between parallel bookings.
     """
     now = now or timezone.now()
-    quote = pricing.quote(provider_name=provider_name, service=service)
+    quote = pricing.quote(practitioner=practitioner, service=service)
     _validate_time(appointment_time, now)
     state = client_state.strip().upper()
     if state not in US_STATE_CODES:
         raise ValidationFailed(errors={"client_state": ["Use a two-letter US state code, e.g. CA."]})
     appointment_time = appointment_time.astimezone(UTC)
     taken = Appointment.objects.filter(
-        provider_name=provider_name, appointment_time=appointment_time, status__in=LIVE_APPOINTMENT_STATUSES
+        practitioner=practitioner, appointment_time=appointment_time, status__in=LIVE_APPOINTMENT_STATUSES
     )
     if taken.exists():
         raise Conflict("This time is already booked.", errors=_SLOT_TAKEN)
     try:
         with transaction.atomic():
             appointment = Appointment.objects.create(
-                provider_name=provider_name,
+                practitioner=practitioner,
                 service=quote.slug,
                 service_name=quote.name,
                 appointment_time=appointment_time,

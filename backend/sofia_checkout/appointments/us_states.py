@@ -1,4 +1,4 @@
-"""Two-letter codes Truemed accepts as customer_state: the 50 states and DC."""
+"""Two-letter US state codes accepted as the patient's state: the 50 states and DC."""
 
 US_STATE_CODES = frozenset(
     [

@@ -17,7 +17,8 @@ from sofia_checkout.payments.providers.base import (
     RefundRequest,
 )
 from sofia_checkout.payments.providers.registry import get_provider
-from sofia_checkout.payments.services import payment_session_apply_provider_state, payment_session_cancel
+from sofia_checkout.payments.services import payment_session_cancel
+from sofia_checkout.payments.state import appointment_set_status, payment_session_apply_provider_state
 from sofia_checkout.payments.statuses import LIVE_PAYMENT_STATUSES, PaymentStatus
 
 logger = logging.getLogger(__name__)
@@ -32,8 +33,8 @@ def _get(appointment_id: uuid.UUID | str) -> Appointment:
 
 def _refund_attempt(payment_session: PaymentSession) -> Refund:
     """The refund to send: the pending one again (same key: its outcome is unknown, so it must not be made
-    twice), or a new attempt with a new key after one that ended failed (nothing moved; Stripe would only
-    replay the failure for the old key)."""
+    twice), or a new attempt with a new key after one that ended failed (nothing moved; a provider would
+    only replay the failure for the old key)."""
     earlier = list(Refund.objects.filter(payment_session=payment_session).order_by("-created_at"))
     if earlier and earlier[0].status != RefundStatus.FAILED:
         return earlier[0]
@@ -130,7 +131,5 @@ def appointment_cancel(*, appointment_id: uuid.UUID | str) -> Appointment:
         if appointment.status == AppointmentStatus.PAYMENT_PROCESSING:
             raise Conflict("A payment is under review; cancel once it is decided.")
         if appointment.status not in {AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED}:
-            appointment.status = AppointmentStatus.CANCELLED
-            appointment.save(update_fields=["status", "updated_at"])
-    logger.info("appointment cancelled", extra={"appointment_id": str(appointment.id)})
+            appointment_set_status(appointment, AppointmentStatus.CANCELLED, reason="cancelled")
     return appointment

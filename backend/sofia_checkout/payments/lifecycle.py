@@ -21,7 +21,11 @@ from sofia_checkout.core.errors import DomainError
 from sofia_checkout.payments.models import PaymentSession
 from sofia_checkout.payments.providers.base import ProviderError, ProviderSession
 from sofia_checkout.payments.providers.registry import get_provider
-from sofia_checkout.payments.services import ABANDONED_BEFORE_CREATION, payment_session_apply_provider_state
+from sofia_checkout.payments.state import (
+    ABANDONED_BEFORE_CREATION,
+    appointment_set_status,
+    payment_session_apply_provider_state,
+)
 from sofia_checkout.payments.statuses import LIVE_PAYMENT_STATUSES, PaymentStatus
 
 logger = logging.getLogger(__name__)
@@ -91,10 +95,8 @@ def expire_abandoned(*, now: datetime, report: ReconcileReport, limit: int = 100
                     continue
                 appointment.refresh_from_db()
                 if appointment.status == AppointmentStatus.PENDING_PAYMENT:
-                    appointment.status = AppointmentStatus.EXPIRED
-                    appointment.save(update_fields=["status", "updated_at"])
+                    appointment_set_status(appointment, AppointmentStatus.EXPIRED, reason="hold expired")
                     report.expired_appointments += 1
-                    logger.info("hold expired", extra={"appointment_id": str(appointment.id)})
         except (ProviderError, DomainError, DatabaseError) as exc:
             # One row's trouble (provider down, a lock timeout) is reported; the pass goes on.
             report.errors.append(f"{appointment_id}: {exc}")

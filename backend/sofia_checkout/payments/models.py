@@ -9,17 +9,12 @@ from sofia_checkout.appointments.models import Appointment
 from sofia_checkout.payments.statuses import LIVE_PAYMENT_STATUSES, PaymentStatus
 
 
-class Provider(models.TextChoices):
-    STRIPE = "stripe", "Card (Stripe)"
-    TRUEMED = "truemed", "HSA/FSA (Truemed)"
-
-
 class PaymentSession(models.Model):
     """Our record of one payment attempt with one provider."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="payment_sessions")
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider = models.CharField(max_length=20)  # a name registered in PAYMENT_PROVIDER_ADAPTERS
     attempt = models.PositiveIntegerField()
     # Deterministic per attempt and stored, so a retry after a timeout resends the same key and parameters.
     idempotency_key = models.CharField(max_length=255, unique=True)
@@ -32,7 +27,7 @@ class PaymentSession(models.Model):
     provider_status = models.CharField(max_length=50, blank=True, default="")
     # Frozen at creation: part of the parameters sent with the idempotency key.
     expires_at = models.DateTimeField()
-    # Stripe payment_intent / Truemed session id: what a refund is made against.
+    # What the provider makes a refund against (its payment id), as the adapter reports it.
     payment_reference = models.CharField(max_length=255, blank=True, default="")
     amount_mismatch = models.BooleanField(default=False)
     attention = models.TextField(blank=True, default="")
@@ -100,7 +95,7 @@ class WebhookOutcome(models.TextChoices):
 class WebhookEvent(models.Model):
     """One inbound delivery, stored before it is trusted; unique per (provider, dedupe key)."""
 
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider = models.CharField(max_length=20)  # a name registered in PAYMENT_PROVIDER_ADAPTERS
     dedupe_key = models.CharField(max_length=255)
     event_type = models.CharField(max_length=100, blank=True, default="")
     provider_session_id = models.CharField(max_length=255, blank=True, default="")

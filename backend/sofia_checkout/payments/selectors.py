@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
 from sofia_checkout.core.errors import NotFound
 from sofia_checkout.payments.models import PaymentSession
+from sofia_checkout.payments.providers.registry import enabled_providers, get_provider
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    provider: str
+    display_name: str
+    sandbox: bool  # the offline sandbox stands in for the provider
+
+
+def payment_methods() -> list[PaymentMethod]:
+    """The enabled payment methods, in the configured order."""
+    methods = []
+    for name in enabled_providers():
+        adapter = get_provider(name)
+        methods.append(PaymentMethod(name, adapter.display_name, adapter.uses_sandbox))
+    return methods
 
 
 def payment_session_get(*, payment_session_id: uuid.UUID | str) -> PaymentSession:

@@ -3,11 +3,12 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from sofia_checkout.payments.models import PaymentSession, Provider
+from sofia_checkout.payments.models import PaymentSession
+from sofia_checkout.payments.providers.registry import registered_providers
 
 
 class PaymentSessionStartInputSerializer(serializers.Serializer[dict[str, str]]):
-    provider = serializers.ChoiceField(choices=Provider.choices)
+    provider = serializers.ChoiceField(choices=registered_providers())
 
 
 class PaymentSessionOutputSerializer(serializers.ModelSerializer[PaymentSession]):

@@ -1,4 +1,4 @@
-"""Payment sessions: start one, apply what a provider says, re-sync, cancel.
+"""Payment sessions: start one, re-sync it, cancel it. Status changes themselves happen in `state`.
 
 Lock order everywhere: the appointment row first, then the payment session row (no deadlocks between the
 create call, webhooks and the return-page sync).
@@ -15,47 +15,29 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sofia_checkout.appointments.models import LIVE_APPOINTMENT_STATUSES, Appointment, AppointmentStatus
+from sofia_checkout.appointments.models import Appointment, AppointmentStatus
+from sofia_checkout.appointments.selectors import appointment_lock
 from sofia_checkout.core.errors import Conflict, NotFound, ProviderFailed, ProviderUnavailable
 from sofia_checkout.payments.models import PaymentSession
 from sofia_checkout.payments.providers.base import (
     CreateSessionRequest,
+    PaymentProvider,
     ProviderRejectedError,
     ProviderSession,
     ProviderUnavailableError,
 )
 from sofia_checkout.payments.providers.registry import get_provider
-from sofia_checkout.payments.statuses import (
-    LIVE_PAYMENT_STATUSES,
-    UNPAID_FINAL_STATUSES,
-    PaymentStatus,
-    can_transition,
+from sofia_checkout.payments.state import (
+    ABANDONED_BEFORE_CREATION,
+    payment_session_apply_provider_state,
+    session_log_extra,
 )
+from sofia_checkout.payments.statuses import LIVE_PAYMENT_STATUSES, PaymentStatus
 
 logger = logging.getLogger(__name__)
 
-# Stripe refuses an expires_at less than 30 minutes ahead; a stored attempt older than this margin allows is
-# abandoned for a fresh one rather than resent with parameters Stripe would now reject.
-_MIN_PROVIDER_EXPIRY = timedelta(minutes=31)
 
-
-def _log_extra(session: PaymentSession, **more: object) -> dict[str, object]:
-    return {
-        "appointment_id": str(session.appointment_id),
-        "payment_session_id": str(session.id),
-        "provider": session.provider,
-        **more,
-    }
-
-
-def _lock_appointment(appointment_id: uuid.UUID | str) -> Appointment:
-    try:
-        return Appointment.objects.select_for_update().get(pk=appointment_id)
-    except (Appointment.DoesNotExist, ValueError):
-        raise NotFound("No appointment with this id.") from None
-
-
-def _return_urls(session: PaymentSession) -> tuple[str, str]:
+def _return_urls(session: PaymentSession, adapter: PaymentProvider) -> tuple[str, str]:
     base = settings.FRONTEND_BASE_URL
     query = urlencode(
         {
@@ -65,19 +47,8 @@ def _return_urls(session: PaymentSession) -> tuple[str, str]:
         }
     )
     # The provider puts its own session id in the URL; we never trust it, the return page re-syncs.
-    extra = (
-        "&session_id={CHECKOUT_SESSION_ID}"
-        if session.provider == "stripe"
-        else "&truemed_session_id={{payment_session_id}}"
-    )
-    return f"{base}/checkout/return?{query}{extra}", f"{base}/checkout/cancelled?{query}"
-
-
-def _session_ttl(provider: str) -> timedelta:
-    minutes = (
-        settings.STRIPE_SESSION_TTL_MINUTES if provider == "stripe" else settings.TRUEMED_SESSION_TTL_MINUTES
-    )
-    return timedelta(minutes=minutes)
+    success = f"{base}/checkout/return?{query}&{adapter.success_url_suffix}"
+    return success, f"{base}/checkout/cancelled?{query}"
 
 
 def _ensure_payable(appointment: Appointment, now: datetime) -> None:
@@ -98,109 +69,19 @@ def _ensure_payable(appointment: Appointment, now: datetime) -> None:
         )
 
 
-def _apply_to_appointment(appointment: Appointment, session: PaymentSession, status: PaymentStatus) -> None:
-    """Derive the appointment's status from one of its sessions' new status (both rows locked)."""
-    if status == PaymentStatus.PAID:
-        if appointment.status in {AppointmentStatus.PENDING_PAYMENT, AppointmentStatus.PAYMENT_PROCESSING}:
-            appointment.status = AppointmentStatus.CONFIRMED
-        elif appointment.status == AppointmentStatus.CONFIRMED:
-            # Another session already paid for it: never silently keep two payments for one appointment.
-            appointment.attention = "Paid twice (two payment sessions): refund one."
-            logger.error("second payment for a confirmed appointment", extra=_log_extra(session))
-        elif appointment.status in {AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED}:
-            # Paid after the slot was released: money is the truth; revive the booking if the slot is free.
-            taken = (
-                Appointment.objects.filter(
-                    provider_name=appointment.provider_name,
-                    appointment_time=appointment.appointment_time,
-                    status__in=LIVE_APPOINTMENT_STATUSES,
-                )
-                .exclude(pk=appointment.pk)
-                .exists()
-            )
-            if taken:
-                appointment.attention = "Paid after the slot was released and rebooked: refund or reschedule."
-                logger.error("paid for a released slot", extra=_log_extra(session))
-            else:
-                appointment.status = AppointmentStatus.CONFIRMED
-    elif status == PaymentStatus.PROCESSING:
-        if appointment.status == AppointmentStatus.PENDING_PAYMENT:
-            appointment.status = AppointmentStatus.PAYMENT_PROCESSING
-    elif status in UNPAID_FINAL_STATUSES:
-        if appointment.status == AppointmentStatus.PAYMENT_PROCESSING:
-            # e.g. Truemed rejected: the shopper may still pay by card while the hold lasts.
-            appointment.status = AppointmentStatus.PENDING_PAYMENT
-    elif status == PaymentStatus.REFUNDED and appointment.status == AppointmentStatus.CONFIRMED:
-        appointment.status = AppointmentStatus.CANCELLED
-    appointment.save()
-
-
-def _amount_differs(session: PaymentSession, state: ProviderSession) -> bool:
-    """What the provider reports must be what we asked for; money we cannot check is never taken as paid."""
-    if state.status == PaymentStatus.PAID and (state.amount_cents is None or state.currency is None):
-        return True
-    return (state.amount_cents is not None and state.amount_cents != session.amount_cents) or (
-        state.currency is not None and state.currency.lower() != session.currency
-    )
-
-
-def payment_session_apply_provider_state(
-    *, payment_session_id: uuid.UUID | str, state: ProviderSession, source: str
-) -> PaymentSession:
-    """Apply a provider-reported state to our session and its appointment, once, under row locks.
-
-    Used by webhooks, the return-page sync, the create call and the reconcile job. Monotonic: a status that
-    would move backwards is recorded as the provider's raw status only. A paid state whose amount or currency
-    differs from what we asked for is flagged and never confirms the appointment.
-    """
-    with transaction.atomic():
-        appointment_id = PaymentSession.objects.values_list("appointment_id", flat=True).get(
-            pk=payment_session_id
-        )
-        appointment = _lock_appointment(appointment_id)
-        session = PaymentSession.objects.select_for_update().get(pk=payment_session_id)
-        now = timezone.now()
-        if state.provider_session_id and not session.provider_session_id:
-            session.provider_session_id = state.provider_session_id
-        if state.redirect_url and not session.redirect_url:
-            session.redirect_url = state.redirect_url
-        if state.payment_reference:
-            session.payment_reference = state.payment_reference
-        session.provider_status = state.provider_status[:50]
-        session.last_synced_at = now
-        if _amount_differs(session, state):
-            session.amount_mismatch = True
-            session.attention = (
-                f"Provider reported {state.status} with {state.amount_cents} {state.currency}; "
-                f"we asked for {session.amount_cents} {session.currency}."
-            )
-            logger.error("provider amount mismatch: not applied", extra=_log_extra(session, source=source))
-        elif can_transition(session.status, state.status):
-            previous = session.status
-            session.status = state.status
-            _apply_to_appointment(appointment, session, state.status)
-            logger.info(
-                "payment status changed",
-                extra=_log_extra(session, source=source, previous=previous, status=state.status),
-            )
-        elif session.status != state.status:
-            logger.info(
-                "stale payment status ignored",
-                extra=_log_extra(session, source=source, current=session.status, reported=state.status),
-            )
-        session.save()
-        return session
+# An open page about to expire is not handed out again: the shopper could not finish paying on it.
+_OPEN_REUSE_MARGIN = timedelta(minutes=1)
 
 
 def _reusable(session: PaymentSession, provider: str, now: datetime) -> bool:
     """A live session the shopper can still use for `provider`: open and not about to expire, or an attempt
-    whose provider never answered and whose stored parameters Stripe would still accept."""
+    whose provider never answered and whose stored parameters the provider would still accept."""
     if session.provider != provider:
         return False
     if session.status == PaymentStatus.OPEN:
-        return session.expires_at > now + timedelta(minutes=1)
+        return session.expires_at > now + _OPEN_REUSE_MARGIN
     if session.status == PaymentStatus.CREATING:
-        return session.expires_at > now + _MIN_PROVIDER_EXPIRY
+        return session.expires_at > now + get_provider(provider).min_resend_lifetime
     return False
 
 
@@ -220,15 +101,11 @@ def _cancel_unusable_live_session(appointment_id: uuid.UUID, provider: str, now:
         )
 
 
-# An attempt whose provider never answered its create call: nobody holds a link to pay it; closed here.
-ABANDONED_BEFORE_CREATION = ProviderSession("", PaymentStatus.CANCELED, "abandoned_before_creation")
-
-
 def _abandon_if_never_created(payment_session: PaymentSession) -> PaymentSession | None:
     """Under the locks, cancel locally an attempt whose provider never answered; None if it has a provider
     session by now (a create call in flight held the lock and stored it), which must be stopped there."""
     with transaction.atomic():
-        _lock_appointment(payment_session.appointment_id)
+        appointment_lock(appointment_id=payment_session.appointment_id)
         session = PaymentSession.objects.select_for_update().get(pk=payment_session.pk)
         if session.provider_session_id and session.status in LIVE_PAYMENT_STATUSES:
             return None
@@ -242,12 +119,12 @@ def _abandon_if_never_created(payment_session: PaymentSession) -> PaymentSession
 
 
 def payment_session_cancel(*, payment_session: PaymentSession) -> PaymentSession:
-    """Stop an unpaid session at the provider (Stripe expire / Truemed cancel) and record the outcome.
+    """Stop an unpaid session at the provider and record the outcome.
 
-    A session whose provider never answered its create call is abandoned locally (at Stripe it expires by
-    itself at expires_at; nobody holds its Truemed link). Raises ProviderUnavailable when the provider
-    cannot be reached, ProviderFailed when it refuses or still reports the session payable: the session
-    then stays live and nothing else changes.
+    A session whose provider never answered its create call is abandoned locally (nobody holds a link to
+    it, and a provider that took the call lets it expire at expires_at). Raises ProviderUnavailable when
+    the provider cannot be reached, ProviderFailed when it refuses or still reports the session payable:
+    the session then stays live and nothing else changes.
     """
     if payment_session.status not in LIVE_PAYMENT_STATUSES:
         return payment_session
@@ -261,16 +138,19 @@ def payment_session_cancel(*, payment_session: PaymentSession) -> PaymentSession
         state = adapter.cancel_session(payment_session.provider_session_id or "")
     except ProviderUnavailableError as exc:
         logger.warning(
-            "cancel failed: provider unavailable", extra=_log_extra(payment_session, error=exc.message)
+            "cancel failed: provider unavailable", extra=session_log_extra(payment_session, error=exc.message)
         )
         raise ProviderUnavailable() from exc
     except ProviderRejectedError as exc:
-        logger.error("cancel refused by provider", extra=_log_extra(payment_session, error=exc.message))
+        logger.error(
+            "cancel refused by provider", extra=session_log_extra(payment_session, error=exc.message)
+        )
         raise ProviderFailed() from exc
     if state.status in {PaymentStatus.OPEN, PaymentStatus.CREATING}:
         # Still payable at the provider: recording it as cancelled would let the shopper pay twice.
         logger.error(
-            "cancel not taken by provider", extra=_log_extra(payment_session, reported=state.provider_status)
+            "cancel not taken by provider",
+            extra=session_log_extra(payment_session, reported=state.provider_status),
         )
         raise ProviderFailed("We could not stop the earlier payment attempt. Please try again shortly.")
     return payment_session_apply_provider_state(
@@ -286,7 +166,7 @@ def _reserve_attempt(
     Returns (session, ready): ready means the provider session already exists and is still open.
     """
     with transaction.atomic():
-        appointment = _lock_appointment(appointment_id)
+        appointment = appointment_lock(appointment_id=appointment_id)
         _ensure_payable(appointment, now)
         live = PaymentSession.objects.filter(
             appointment=appointment, status__in=LIVE_PAYMENT_STATUSES
@@ -305,7 +185,7 @@ def _reserve_attempt(
             idempotency_key=f"sofia-{appointment.id}-{provider}-{attempt}",
             amount_cents=appointment.amount_cents,
             currency=appointment.currency,
-            expires_at=now + _session_ttl(provider),
+            expires_at=now + get_provider(provider).session_ttl,
         )
         return session, False
 
@@ -337,7 +217,7 @@ def payment_session_start(
 
     # Phase 2: one caller at a time talks to the provider for this attempt; the others then find it done.
     with transaction.atomic():
-        appointment = _lock_appointment(session.appointment_id)
+        appointment = appointment_lock(appointment_id=session.appointment_id)
         session = PaymentSession.objects.select_for_update().get(pk=session.pk)
         if session.status == PaymentStatus.OPEN:
             return session, False  # a parallel caller created it while we waited for the lock
@@ -349,7 +229,7 @@ def payment_session_start(
                 errors={"provider": [session.provider]},
             )
         _ensure_payable(appointment, timezone.now())
-        success_url, cancel_url = _return_urls(session)
+        success_url, cancel_url = _return_urls(session, adapter)
         request = CreateSessionRequest(
             payment_session_id=str(session.id),
             appointment_id=str(appointment.id),
@@ -357,7 +237,7 @@ def payment_session_start(
             amount_cents=session.amount_cents,
             currency=session.currency,
             sku=appointment.service,
-            description=f"{appointment.service_name} with {appointment.provider_name}",
+            description=f"{appointment.service_name} with {appointment.practitioner}",
             customer_email=appointment.client_email,
             customer_name=appointment.client_name,
             customer_state=appointment.client_state,
@@ -370,12 +250,12 @@ def payment_session_start(
             state = adapter.create_session(request)
         except ProviderUnavailableError as exc:
             logger.warning(
-                "create failed: provider unavailable", extra=_log_extra(session, error=exc.message)
+                "create failed: provider unavailable", extra=session_log_extra(session, error=exc.message)
             )
             raise ProviderUnavailable() from exc
         except ProviderRejectedError as exc:
             # A refusal created nothing: close this attempt so a retry starts a fresh one (new key).
-            logger.error("create refused by provider", extra=_log_extra(session, error=exc.message))
+            logger.error("create refused by provider", extra=session_log_extra(session, error=exc.message))
             refused = exc
             state = ProviderSession("", PaymentStatus.FAILED, "create_refused")
         if refused is None and appointment.hold_expires_at < session.expires_at:
@@ -387,7 +267,7 @@ def payment_session_start(
         )
     if refused is not None:
         raise ProviderFailed() from refused
-    logger.info("payment session created", extra=_log_extra(session))
+    logger.info("payment session created", extra=session_log_extra(session))
     return session, True
 
 

@@ -11,7 +11,7 @@ from django.db import models
 class PaymentStatus(models.TextChoices):
     CREATING = "creating", "Creating"  # our row exists; the provider has not answered yet
     OPEN = "open", "Open"
-    PROCESSING = "processing", "Processing"  # received, under review (Truemed) or async method pending
+    PROCESSING = "processing", "Processing"  # received, under review (e.g. HSA/FSA) or async method pending
     PAID = "paid", "Paid"
     FAILED = "failed", "Failed"
     CANCELED = "canceled", "Canceled"

@@ -5,7 +5,7 @@ from sofia_checkout.payments.apis import (
     PaymentSessionStartApi,
     PaymentSessionSyncApi,
 )
-from sofia_checkout.payments.webhooks import StripeWebhookApi, TruemedWebhookApi
+from sofia_checkout.payments.webhooks import WebhookApi
 
 urlpatterns = [
     path(
@@ -23,6 +23,5 @@ urlpatterns = [
         PaymentSessionSyncApi.as_view(),
         name="payment-session-sync",
     ),
-    path("webhooks/stripe/", StripeWebhookApi.as_view(), name="webhook-stripe"),
-    path("webhooks/truemed/", TruemedWebhookApi.as_view(), name="webhook-truemed"),
+    path("webhooks/<slug:provider>/", WebhookApi.as_view(), name="webhook"),
 ]

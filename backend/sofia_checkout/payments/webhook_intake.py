@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from sofia_checkout.core.errors import NotFound
 from sofia_checkout.payments.models import WebhookEvent, WebhookOutcome
 from sofia_checkout.payments.providers.base import (
     ProviderError,
@@ -22,9 +23,9 @@ from sofia_checkout.payments.providers.base import (
     WebhookAuthError,
     WebhookNotice,
 )
-from sofia_checkout.payments.providers.registry import get_provider
+from sofia_checkout.payments.providers.registry import enabled_providers, get_provider
 from sofia_checkout.payments.selectors import payment_session_find_for_webhook
-from sofia_checkout.payments.services import payment_session_apply_provider_state
+from sofia_checkout.payments.state import payment_session_apply_provider_state
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,14 @@ def _finish(event: WebhookEvent, outcome: str, *, error: str = "", session_id: o
     WebhookEvent.objects.filter(pk=event.pk).update(
         outcome=outcome, error=error[:2000], processed_at=timezone.now(), payment_session_id=session_id
     )
+
+
+def webhook_answer_codes(*, provider: str) -> tuple[int, int]:
+    """(success, authentication failed) HTTP statuses the provider expects; NotFound for an unknown one."""
+    if provider not in enabled_providers():
+        raise NotFound("No webhook endpoint here.")
+    adapter = get_provider(provider)
+    return adapter.webhook_ok_status, adapter.webhook_auth_failed_status
 
 
 def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -> WebhookResult:

@@ -35,7 +35,7 @@ def test_booking_is_priced_by_the_server(api: APIClient) -> None:
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"provider_name": "Dr. Nobody"}, "provider_name"),
+        ({"practitioner": "Dr. Nobody"}, "practitioner"),
         ({"service": "surgery"}, "service"),
         ({"client_email": "not-an-email"}, "client_email"),
         ({"client_state": "ZZ"}, "client_state"),
@@ -74,7 +74,7 @@ def test_missing_fields_are_all_reported(api: APIClient) -> None:
     response = post(api, {})
     assert response.status_code == 400
     assert set(response.json()["errors"]) >= {
-        "provider_name",
+        "practitioner",
         "service",
         "appointment_time",
         "client_name",
@@ -122,7 +122,7 @@ def test_double_booking_conflicts_until_the_slot_is_released(api: APIClient) -> 
     assert second.json()["code"] == "conflict"
     assert "appointment_time" in second.json()["errors"]
     # Another practitioner at the same time is fine.
-    assert post(api, booking(appointment_time=when, provider_name="Dr. Sam Okafor")).status_code == 201
+    assert post(api, booking(appointment_time=when, practitioner="Dr. Sam Okafor")).status_code == 201
     Appointment.objects.filter(pk=first.json()["id"]).update(status=AppointmentStatus.EXPIRED)
     assert post(api, booking(appointment_time=when)).status_code == 201
 
@@ -132,7 +132,7 @@ def test_database_refuses_a_double_booking_even_without_the_python_check() -> No
 
     when = timezone.now() + timedelta(days=3)
     fields = {
-        "provider_name": "Dr. Ana Reyes",
+        "practitioner": "Dr. Ana Reyes",
         "service": "follow_up",
         "service_name": "x",
         "appointment_time": when,
@@ -210,3 +210,15 @@ def test_no_listing_of_other_patients(api: APIClient, book: Any) -> None:
     book()
     assert api.get("/api/appointments/").status_code == 405
     assert api.get("/api/payment-sessions/").status_code == 404
+
+
+def test_provider_name_is_still_accepted_for_one_release(api: APIClient) -> None:
+    body = booking()
+    body["provider_name"] = body.pop("practitioner")
+    response = post(api, body)
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert data["practitioner"] == data["provider_name"] == "Dr. Ana Reyes"
+    unknown = post(api, {**body, "provider_name": "Dr. Nobody", "appointment_time": slot(hours=72)})
+    assert unknown.status_code == 400
+    assert "practitioner" in unknown.json()["errors"]

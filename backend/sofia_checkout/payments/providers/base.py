@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import ClassVar, Protocol
+from urllib.parse import urlsplit
 
 from sofia_checkout.payments.statuses import PaymentStatus
 
@@ -96,8 +97,34 @@ class WebhookAuthError(Exception):
     """A webhook delivery failed authentication (bad, missing or stale signature/key)."""
 
 
+_OFFLINE_SANDBOX_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "sandbox"})
+
+
+def is_offline_sandbox(api_base: str) -> bool:
+    """Whether an API base points at the bundled offline sandbox (loopback or the compose service)."""
+    return (urlsplit(api_base).hostname or "") in _OFFLINE_SANDBOX_HOSTS
+
+
 class PaymentProvider(Protocol):
-    name: str
+    """One payment provider. The class attributes are what the rest of the code may know about it."""
+
+    name: ClassVar[str]
+    display_name: ClassVar[str]
+    # Appended to our success URL's query; the provider replaces its placeholder with its session id
+    # (only a hint for the return page, which re-syncs from the server and never trusts it).
+    success_url_suffix: ClassVar[str]
+    # The session lifetime settings may choose, and how much life a stored, never-answered attempt must
+    # have left to be resent with its original parameters (otherwise a fresh attempt is made).
+    session_ttl_bounds: ClassVar[tuple[timedelta, timedelta]]
+    min_resend_lifetime: ClassVar[timedelta]
+    # What our webhook endpoint answers: on success, and when authentication fails.
+    webhook_ok_status: ClassVar[int]
+    webhook_auth_failed_status: ClassVar[int]
+
+    # Per instance, from the registry: the configured lifetime of a new session, and whether the API base
+    # is the offline sandbox (the SPA then shows test-mode hints).
+    session_ttl: timedelta
+    uses_sandbox: bool
 
     def create_session(self, request: CreateSessionRequest) -> ProviderSession:
         """Create the provider session with request.idempotency_key. Raises ProviderError."""

@@ -1,4 +1,8 @@
-"""Builds the provider adapters from settings: the real hosts or the offline sandbox, no code change."""
+"""Builds the provider adapters from settings: the real hosts or the offline sandbox, no code change.
+
+`PAYMENT_PROVIDER_ADAPTERS` (settings) registers each provider: the adapter class and which setting feeds
+each constructor argument. `PAYMENT_PROVIDERS` picks the enabled ones. Nothing here knows a provider by name.
+"""
 
 from __future__ import annotations
 
@@ -6,39 +10,40 @@ import threading
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.module_loading import import_string
 
 from sofia_checkout.core.errors import ValidationFailed
 from sofia_checkout.payments.providers.base import PaymentProvider
-from sofia_checkout.payments.providers.stripe_checkout.adapter import StripeCheckoutProvider
-from sofia_checkout.payments.providers.truemed.adapter import TruemedProvider
 
 _adapters: dict[str, PaymentProvider] = {}
 _lock = threading.Lock()
 
 
+def _adapter_class(name: str) -> type[PaymentProvider]:
+    cls: type[PaymentProvider] = import_string(settings.PAYMENT_PROVIDER_ADAPTERS[name]["class"])
+    return cls
+
+
 def _build(name: str) -> PaymentProvider:
-    if name == "stripe":
-        return StripeCheckoutProvider(
-            secret_key=settings.STRIPE_SECRET_KEY,
-            webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
-            api_base=settings.STRIPE_API_BASE,
-            timeout=settings.PROVIDER_TIMEOUT_SECONDS,
-            max_retries=settings.PROVIDER_MAX_RETRIES,
-        )
-    return TruemedProvider(
-        api_key=settings.TRUEMED_API_KEY,
-        api_base=settings.TRUEMED_API_BASE,
-        webhook_secret=settings.TRUEMED_WEBHOOK_SECRET,
-        webhook_mode=settings.TRUEMED_WEBHOOK_MODE,
-        timeout=settings.PROVIDER_TIMEOUT_SECONDS,
-        max_retries=settings.PROVIDER_MAX_RETRIES,
-    )
+    spec = settings.PAYMENT_PROVIDER_ADAPTERS[name]
+    kwargs: dict[str, Any] = {arg: getattr(settings, setting) for arg, setting in spec["settings"].items()}
+    adapter = _adapter_class(name)(**kwargs)
+    low, high = adapter.session_ttl_bounds
+    if not low <= adapter.session_ttl <= high:
+        raise ImproperlyConfigured(f"The {name} session lifetime must be between {low} and {high}.")
+    return adapter
+
+
+def registered_providers() -> list[str]:
+    """Every provider the settings register an adapter for (enabled or not)."""
+    return list(settings.PAYMENT_PROVIDER_ADAPTERS)
 
 
 def enabled_providers() -> list[str]:
-    return [name for name in settings.PAYMENT_PROVIDERS if name in {"stripe", "truemed"}]
+    return [name for name in settings.PAYMENT_PROVIDERS if name in settings.PAYMENT_PROVIDER_ADAPTERS]
 
 
 def get_provider(name: str) -> PaymentProvider:

@@ -59,7 +59,7 @@ def test_stripe_session_is_created_once_with_server_amount(
 
 
 def test_truemed_session_body(api: APIClient, book: Any, truemed_mock: TruemedMock) -> None:
-    appointment = book(provider_name="Dr. Sam Okafor", service="nutrition_plan")
+    appointment = book(practitioner="Dr. Sam Okafor", service="nutrition_plan")
     session_id = truemed_mock.answer_create()
     response = start(api, appointment["id"], "truemed")
     assert response.status_code == 201, response.json()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import stripe
@@ -22,6 +23,7 @@ from sofia_checkout.payments.providers.base import (
     RefundResult,
     WebhookAuthError,
     WebhookNotice,
+    is_offline_sandbox,
 )
 from sofia_checkout.payments.providers.stripe_checkout.mapping import (
     HANDLED_EVENTS,
@@ -78,10 +80,30 @@ class StripeCheckoutProvider:
     """Adapter for Stripe Checkout Sessions in `payment` mode with server-side `price_data`."""
 
     name = "stripe"
+    display_name = "Card"
+    # https://docs.stripe.com/payments/checkout/custom-success-page : Stripe fills in the session id.
+    success_url_suffix = "session_id={CHECKOUT_SESSION_ID}"
+    # https://docs.stripe.com/api/checkout/sessions/create#create_checkout_session-expires_at : 30 min to
+    # 24 h after creation. A stored attempt is resent only while its expires_at is over 31 min away (Stripe
+    # would refuse it otherwise), so a TTL under 32 min would make every retry a new attempt.
+    min_resend_lifetime = timedelta(minutes=31)
+    session_ttl_bounds = (timedelta(minutes=32), timedelta(hours=24))
+    # Stripe retries on any non-2xx; a bad signature is the SDK's documented 400.
+    webhook_ok_status = 200
+    webhook_auth_failed_status = 400
 
     def __init__(
-        self, *, secret_key: str, webhook_secret: str, api_base: str, timeout: float, max_retries: int
+        self,
+        *,
+        secret_key: str,
+        webhook_secret: str,
+        api_base: str,
+        timeout: float,
+        max_retries: int,
+        session_ttl_minutes: int = 60,
     ) -> None:
+        self.session_ttl = timedelta(minutes=session_ttl_minutes)
+        self.uses_sandbox = is_offline_sandbox(api_base)
         self._webhook_secret = webhook_secret
         # respx can intercept httpx, and sync calls need allow_sync_methods.
         self._http_client = stripe.HTTPXClient(timeout=timeout, allow_sync_methods=True)

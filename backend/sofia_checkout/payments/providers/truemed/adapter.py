@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from sofia_checkout.payments.providers.base import (
     RefundRequest,
     RefundResult,
     WebhookNotice,
+    is_offline_sandbox,
 )
 from sofia_checkout.payments.providers.truemed import assumptions
 from sofia_checkout.payments.providers.truemed.mapping import truemed_status
@@ -53,6 +55,16 @@ class TruemedProvider:
     """Adapter for Truemed's merchant API (`/payments/v1`)."""
 
     name = "truemed"
+    display_name = "HSA/FSA"
+    # [docs] every exact `{{payment_session_id}}` in success_url is replaced by the session id.
+    success_url_suffix = "truemed_session_id={{payment_session_id}}"
+    # Truemed documents no session lifetime: ours is our own hold. A never-answered attempt is resent with
+    # the same margin as for cards, so both methods behave alike for the shopper.
+    min_resend_lifetime = timedelta(minutes=31)
+    session_ttl_bounds = (timedelta(minutes=5), timedelta(days=7))
+    # [docs] the webhook must be answered 204; failed deliveries are retried for 7 days.
+    webhook_ok_status = 204
+    webhook_auth_failed_status = 401
 
     def __init__(
         self,
@@ -63,8 +75,11 @@ class TruemedProvider:
         webhook_mode: str,
         timeout: float,
         max_retries: int,
+        session_ttl_minutes: int = 60,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        self.session_ttl = timedelta(minutes=session_ttl_minutes)
+        self.uses_sandbox = is_offline_sandbox(api_base)
         self._webhook_secret = webhook_secret
         self._webhook_mode = webhook_mode
         self._max_attempts = max_retries + 1

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sofia_checkout.appointments.apis import (
+from sofia_checkout.checkout.apis import (
     AppointmentCancelApi,
     AppointmentCreateApi,
     AppointmentDetailApi,

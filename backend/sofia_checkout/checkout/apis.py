@@ -1,4 +1,4 @@
-"""Appointment endpoints: parse, call one service, serialize."""
+"""The shopper's booking endpoints: parse, call one service, serialize."""
 
 from __future__ import annotations
 
@@ -15,16 +15,12 @@ from rest_framework.views import APIView
 from sofia_checkout.appointments import pricing
 from sofia_checkout.appointments.models import Appointment
 from sofia_checkout.appointments.selectors import appointment_get
-from sofia_checkout.appointments.serializers import (
-    AppointmentCreateInputSerializer,
-    AppointmentOutputSerializer,
-    CheckoutConfigSerializer,
-)
+from sofia_checkout.appointments.serializers import AppointmentCreateInputSerializer
 from sofia_checkout.appointments.services import appointment_create
+from sofia_checkout.checkout.serializers import AppointmentOutputSerializer, CheckoutConfigSerializer
 from sofia_checkout.core.serializers import error_responses
 from sofia_checkout.payments.cancellation import appointment_cancel
-from sofia_checkout.payments.providers.registry import enabled_providers
-from sofia_checkout.payments.selectors import payment_session_latest
+from sofia_checkout.payments.selectors import payment_methods, payment_session_latest
 
 
 def appointment_response(appointment: Appointment, status: int = 200) -> Response:
@@ -36,13 +32,15 @@ def appointment_response(appointment: Appointment, status: int = 200) -> Respons
 class CheckoutConfigApi(APIView):
     @extend_schema(responses={200: CheckoutConfigSerializer}, operation_id="config")
     def get(self, request: Request) -> Response:
+        methods = payment_methods()
         data = {
             "currency": settings.CURRENCY,
-            "payment_providers": enabled_providers(),
+            "payment_providers": [method.provider for method in methods],
+            "payment_methods": [asdict(method) for method in methods],
             "practitioners": [asdict(p) for p in pricing.price_table()],
             "booking_horizon_days": settings.BOOKING_HORIZON_DAYS,
             "min_lead_minutes": settings.BOOKING_MIN_LEAD_MINUTES,
-            "sandbox": "127.0.0.1" in settings.STRIPE_API_BASE or "sandbox" in settings.STRIPE_API_BASE,
+            "sandbox": any(method.sandbox for method in methods),
         }
         return Response(CheckoutConfigSerializer(data).data)
 

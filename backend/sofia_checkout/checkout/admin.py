@@ -11,14 +11,14 @@ from sofia_checkout.payments.cancellation import appointment_cancel
 class AppointmentAdmin(admin.ModelAdmin[Appointment]):
     list_display = (
         "id",
-        "provider_name",
+        "practitioner",
         "appointment_time",
         "status",
         "amount_cents",
         "currency",
         "created_at",
     )
-    list_filter = ("status", "provider_name")
+    list_filter = ("status", "practitioner")
     search_fields = ("id", "client_email", "client_name")
     readonly_fields = ("id", "amount_cents", "currency", "created_at", "updated_at")
     ordering = ("-created_at",)
