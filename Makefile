@@ -68,9 +68,18 @@ test-backend-postgres: $(BACKEND_STAMP) ## The backend suite again on PostgreSQL
 	url=$$(bash scripts/ensure-postgres.sh); \
 	cd backend && DATABASE_URL=$$url .venv/bin/pytest -q sofia_checkout tests --ignore=tests/deploy
 
-test-frontend: $(FRONTEND_STAMP) ## ESLint, tsc, Vitest, production build
+test-frontend: $(FRONTEND_STAMP) check-client ## Generated API layer up to date, ESLint, tsc, Vitest, production build
 	cd frontend && npm run check && npm run build
 	bash scripts/check-bundle-secrets.sh frontend/dist
+
+.PHONY: client check-client
+client: $(FRONTEND_STAMP) ## Regenerate the SPA's API types + zod schemas (frontend/src/lib/api/generated) from backend/schema.yaml
+	cd frontend && npm run --silent client
+
+check-client: $(FRONTEND_STAMP) ## Fail if the SPA's generated API layer drifted from backend/schema.yaml
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd frontend && \
+	API_CLIENT_OUTPUT=$$tmp npm run --silent client >/dev/null && \
+	{ diff -ru src/lib/api/generated "$$tmp" || { echo "frontend/src/lib/api/generated is stale: run make client"; exit 1; }; }
 
 e2e: $(BACKEND_STAMP) $(FRONTEND_STAMP) ## Playwright in Chromium against backend + sandbox + built SPA
 	cd frontend && npm run e2e

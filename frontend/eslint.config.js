@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 const features = ['booking', 'checkout', 'payment-return'];
 
 export default defineConfig(
-  { ignores: ['dist', 'dist-e2e', 'node_modules', 'test-results', 'playwright-report', 'e2e/artifacts', 'coverage'] },
+  { ignores: ['dist', 'dist-e2e', 'node_modules', 'test-results', 'playwright-report', 'e2e/artifacts', 'coverage', 'src/lib/api/generated'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   ...tseslint.configs.stylisticTypeChecked,
@@ -56,7 +56,7 @@ export default defineConfig(
     },
   },
   {
-    files: ['e2e/**', 'playwright.config.ts', 'vite.config.ts', 'eslint.config.js'],
+    files: ['e2e/**', 'playwright.config.ts', 'vite.config.ts', 'openapi-ts.config.ts', 'eslint.config.js'],
     languageOptions: { globals: { ...globals.node } },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
