@@ -2,25 +2,26 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 
 import { appointmentQueryKey } from '@/api/get-appointment';
-import { ApiError, apiRequest } from '@/lib/api-client';
+import type { PaymentSessionOutput, PaymentSessionStartData, ProviderEnum } from '@/lib/api/generated';
+import { zPaymentSessionStartResponse } from '@/lib/api/generated/zod.gen';
+import { ApiError, apiPath, apiRequest } from '@/lib/api-client';
 import { savePendingAppointmentId } from '@/lib/pending-appointment';
 import { redirectTo } from '@/lib/redirect';
-import { paymentSessionSchema, type PaymentProvider, type PaymentSession } from '@/types/api';
 
 /**
  * Starts (or reuses) a payment session. Never sends an amount: the server owns the price.
  * Shared by checkout and payment-return ("Pay by card instead").
  */
-export function createPaymentSession(appointmentId: string, provider: PaymentProvider): Promise<PaymentSession> {
-  return apiRequest(`/api/appointments/${encodeURIComponent(appointmentId)}/payment-sessions/`, {
-    method: 'POST',
-    body: { provider },
-    schema: paymentSessionSchema,
-  });
+export function createPaymentSession(appointmentId: string, provider: ProviderEnum): Promise<PaymentSessionOutput> {
+  const body: PaymentSessionStartData['body'] = { provider };
+  return apiRequest(
+    apiPath<PaymentSessionStartData>('/api/appointments/{appointment_id}/payment-sessions/', { appointment_id: appointmentId }),
+    { method: 'POST', body, schema: zPaymentSessionStartResponse },
+  );
 }
 
 /** A session without a redirect URL (still `creating`) cannot be paid yet: treat it as a failed attempt. */
-async function createRedirectableSession(appointmentId: string, provider: PaymentProvider) {
+async function createRedirectableSession(appointmentId: string, provider: ProviderEnum) {
   const session = await createPaymentSession(appointmentId, provider);
   if (!session.redirect_url) {
     throw new ApiError({
@@ -34,7 +35,7 @@ async function createRedirectableSession(appointmentId: string, provider: Paymen
 
 export const createPaymentSessionMutationOptions = (appointmentId: string) => ({
   mutationKey: ['appointments', appointmentId, 'payment-sessions'] as const,
-  mutationFn: (provider: PaymentProvider) => createRedirectableSession(appointmentId, provider),
+  mutationFn: (provider: ProviderEnum) => createRedirectableSession(appointmentId, provider),
 });
 
 /**
@@ -76,7 +77,7 @@ export function useStartPayment(appointmentId: string) {
     };
   }, [appointmentId, queryClient, reset]);
 
-  const start = (provider: PaymentProvider) => {
+  const start = (provider: ProviderEnum) => {
     if (inFlight.current) return;
     inFlight.current = true;
     mutation.mutate(provider);

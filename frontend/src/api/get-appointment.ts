@@ -1,12 +1,13 @@
 import { queryOptions, useQuery, type UseQueryOptions } from '@tanstack/react-query';
 
-import { apiRequest } from '@/lib/api-client';
-import { appointmentSchema, type Appointment } from '@/types/api';
+import type { AppointmentGetData, AppointmentOutput } from '@/lib/api/generated';
+import { zAppointmentGetResponse } from '@/lib/api/generated/zod.gen';
+import { apiPath, apiRequest } from '@/lib/api-client';
 
 /** Shared by checkout and payment-return (features never import each other). */
-export function getAppointment(appointmentId: string, signal?: AbortSignal): Promise<Appointment> {
-  return apiRequest(`/api/appointments/${encodeURIComponent(appointmentId)}/`, {
-    schema: appointmentSchema,
+export function getAppointment(appointmentId: string, signal?: AbortSignal): Promise<AppointmentOutput> {
+  return apiRequest(apiPath<AppointmentGetData>('/api/appointments/{appointment_id}/', { appointment_id: appointmentId }), {
+    schema: zAppointmentGetResponse,
     ...(signal ? { signal } : {}),
   });
 }
@@ -21,7 +22,7 @@ export function getAppointmentQueryOptions(appointmentId: string) {
 }
 
 type UseAppointmentOptions = Omit<
-  UseQueryOptions<Appointment, Error, Appointment, ReturnType<typeof appointmentQueryKey>>,
+  UseQueryOptions<AppointmentOutput, Error, AppointmentOutput, ReturnType<typeof appointmentQueryKey>>,
   'queryKey' | 'queryFn'
 >;
 

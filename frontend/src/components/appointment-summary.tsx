@@ -1,13 +1,13 @@
 import { formatDateTime, formatMoney } from '@/lib/format';
-import type { Appointment } from '@/types/api';
+import type { AppointmentOutput } from '@/lib/api/generated';
 
 /** What is being paid for, with the server's price (formatted, never computed). */
-export function AppointmentSummary({ appointment }: { appointment: Appointment }) {
+export function AppointmentSummary({ appointment }: { appointment: AppointmentOutput }) {
   return (
     <dl className="summary">
       <div>
         <dt>Practitioner</dt>
-        <dd>{appointment.provider_name}</dd>
+        <dd>{appointment.practitioner}</dd>
       </div>
       <div>
         <dt>Service</dt>

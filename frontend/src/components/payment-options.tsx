@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { useAnnouncement } from '@/components/announcer';
 import { ApiErrorAlert } from '@/components/api-error-alert';
 import { useStartPayment } from '@/api/create-payment-session';
-import type { PaymentProvider } from '@/types/api';
+import type { ProviderEnum } from '@/lib/api/generated';
 
 interface PaymentOptionsProps {
   appointmentId: string;
@@ -12,7 +12,7 @@ interface PaymentOptionsProps {
   cardLabel?: string;
 }
 
-const busyLabels: Record<PaymentProvider, string> = {
+const busyLabels: Record<ProviderEnum, string> = {
   stripe: 'Opening secure card payment…',
   truemed: 'Opening the HSA/FSA survey…',
 };
@@ -23,10 +23,10 @@ const busyLabels: Record<PaymentProvider, string> = {
  */
 export function PaymentOptions({ appointmentId, variant = 'both', cardLabel = 'Pay by card' }: PaymentOptionsProps) {
   const { start, isBusy, pendingProvider, error } = useStartPayment(appointmentId);
-  const [lastProvider, setLastProvider] = useState<PaymentProvider | null>(null);
+  const [lastProvider, setLastProvider] = useState<ProviderEnum | null>(null);
   useAnnouncement(pendingProvider ? busyLabels[pendingProvider] : null);
 
-  const pay = (provider: PaymentProvider) => {
+  const pay = (provider: ProviderEnum) => {
     setLastProvider(provider);
     start(provider);
   };

@@ -2,8 +2,9 @@ import { http, HttpResponse } from 'msw';
 import { z } from 'zod';
 
 import { getAppointment } from '@/api/get-appointment';
-import { ApiError, apiRequest } from '@/lib/api-client';
-import { buildAppointment } from '@/testing/data';
+import type { AppointmentGetData, ConfigData } from '@/lib/api/generated';
+import { ApiError, apiPath, apiRequest } from '@/lib/api-client';
+import { buildAppointment, buildPaymentSession } from '@/testing/data';
 import { api, errorResponse } from '@/testing/mocks/handlers';
 import { server } from '@/testing/mocks/server';
 
@@ -84,28 +85,25 @@ describe('apiRequest', () => {
 
   it('rejects a redirect_url that is not http(s)', async () => {
     const appointment = buildAppointment();
-    server.use(
-      http.get(api('/api/appointments/x/'), () =>
-        HttpResponse.json({
-          ...appointment,
-          latest_payment_session: {
-            id: 'ps',
-            appointment_id: appointment.id,
-            provider: 'stripe',
-            provider_session_id: 'cs_1',
-            status: 'open',
-            provider_status: 'open',
-            redirect_url: 'javascript:alert(1)',
-            amount_cents: 15000,
-            currency: 'usd',
-            expires_at: null,
-            created_at: appointment.created_at,
-            updated_at: appointment.created_at,
-          },
-        }),
-      ),
-    );
+    // Valid in every other way, so only the redirect can be what is refused.
+    const session = buildPaymentSession({ appointment_id: appointment.id, redirect_url: 'javascript:alert(1)' });
+    server.use(http.get(api('/api/appointments/x/'), () => HttpResponse.json({ ...appointment, latest_payment_session: session })));
     const error = await catchError(getAppointment('x'));
     expect(error.code).toBe('invalid_response');
+  });
+
+  it("keeps the server's message when an error answer has no field errors", async () => {
+    server.use(http.get(api('/api/appointments/x/'), () => HttpResponse.json({ code: 'not_found', message: 'No such appointment.' }, { status: 404 })));
+    const error = await catchError(getAppointment('x'));
+    expect(error).toMatchObject({ status: 404, code: 'not_found', message: 'No such appointment.', errors: {} });
+  });
+});
+
+describe('apiPath', () => {
+  it("fills a generated operation's URL template, encoding each parameter", () => {
+    expect(
+      apiPath<AppointmentGetData>('/api/appointments/{appointment_id}/', { appointment_id: 'a/b?c' }),
+    ).toBe('/api/appointments/a%2Fb%3Fc/');
+    expect(apiPath<ConfigData>('/api/config/')).toBe('/api/config/');
   });
 });

@@ -1,7 +1,39 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 import { env } from '@/config/env';
-import { errorEnvelopeSchema } from '@/types/api';
+import { zErrorEnvelope } from '@/lib/api/generated/zod.gen';
+
+/**
+ * The generated envelope, read leniently: an error answer without `errors` (a proxy, an older server) still
+ * shows the server's message, and an empty code falls back to one derived from the status.
+ */
+const errorEnvelopeSchema = zErrorEnvelope.extend({
+  code: z.string().min(1),
+  errors: zErrorEnvelope.shape.errors.optional().default({}),
+});
+
+/** The parts of a generated operation (`*Data` in the generated types) that name its URL. */
+interface OperationData {
+  url: string;
+  path?: Record<string, string>;
+}
+
+/**
+ * Fills an operation's URL template with its path parameters (each URL-encoded). The URL and the parameters
+ * are checked against the generated operation, so a path the schema does not have does not compile:
+ * `apiPath<AppointmentGetData>('/api/appointments/{appointment_id}/', { appointment_id: id })`.
+ */
+export function apiPath<D extends OperationData>(
+  url: D['url'],
+  ...[path]: undefined extends D['path'] ? [] : [NonNullable<D['path']>]
+): string {
+  if (!path) return url;
+  return url.replace(/\{(\w+)\}/g, (_match, name: string) => {
+    const value = path[name];
+    if (value === undefined) throw new Error(`Missing path parameter ${name} for ${url}`);
+    return encodeURIComponent(value);
+  });
+}
 
 /** Codes the client itself produces, besides the server's stable codes (docs/architecture.md). */
 export type ClientErrorCode = 'network_error' | 'invalid_response';

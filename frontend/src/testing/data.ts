@@ -1,14 +1,19 @@
-import type { Appointment, CheckoutConfig, PaymentSession } from '@/types/api';
+import type { AppointmentOutput, CheckoutConfig, PaymentSessionOutput } from '@/lib/api/generated';
 
 let counter = 0;
-const nextId = (prefix: string) => {
+/** A valid UUID (v4 layout, as the server's), distinct per call; the prefix tells appointments from sessions. */
+const nextId = (prefix: 'a' | 'b') => {
   counter += 1;
-  return `${prefix}-0000-4000-8000-${String(counter).padStart(12, '0')}`;
+  return `${prefix.repeat(8)}-0000-4000-8000-${String(counter).padStart(12, '0')}`;
 };
 
 export const testConfig: CheckoutConfig = {
   currency: 'usd',
   payment_providers: ['stripe', 'truemed'],
+  payment_methods: [
+    { provider: 'stripe', display_name: 'Card' },
+    { provider: 'truemed', display_name: 'HSA/FSA' },
+  ],
   practitioners: [
     {
       name: 'Dr. Ana Reyes',
@@ -27,11 +32,11 @@ export const testConfig: CheckoutConfig = {
   sandbox: true,
 };
 
-export function buildPaymentSession(overrides: Partial<PaymentSession> = {}): PaymentSession {
+export function buildPaymentSession(overrides: Partial<PaymentSessionOutput> = {}): PaymentSessionOutput {
   const now = new Date().toISOString();
   return {
-    id: nextId('ps000000'),
-    appointment_id: 'unknown',
+    id: nextId('b'),
+    appointment_id: '00000000-0000-4000-8000-000000000000',
     provider: 'stripe',
     provider_session_id: 'cs_test_123',
     status: 'open',
@@ -46,18 +51,19 @@ export function buildPaymentSession(overrides: Partial<PaymentSession> = {}): Pa
   };
 }
 
-export function buildAppointment(overrides: Partial<Appointment> = {}): Appointment {
+/** An appointment as the server sends it, including the deprecated `provider_name` alias of `practitioner`. */
+export function buildAppointment(overrides: Partial<Omit<AppointmentOutput, 'provider_name'>> = {}): AppointmentOutput {
   const now = new Date();
-  return {
-    id: nextId('ap000000'),
-    provider_name: 'Dr. Ana Reyes',
+  const appointment = {
+    id: nextId('a'),
+    practitioner: 'Dr. Ana Reyes',
     service: 'initial_consultation',
     service_name: 'Initial consultation (60 min)',
     appointment_time: '2026-12-01T15:00:00Z',
     client_name: 'Jane Doe',
     client_email: 'jane@example.com',
     client_state: 'CA',
-    status: 'pending_payment',
+    status: 'pending_payment' as const,
     amount_cents: 15000,
     currency: 'usd',
     hold_expires_at: new Date(now.getTime() + 3_600_000).toISOString(),
@@ -65,4 +71,5 @@ export function buildAppointment(overrides: Partial<Appointment> = {}): Appointm
     latest_payment_session: null,
     ...overrides,
   };
+  return Object.assign(appointment, { provider_name: appointment.practitioner });
 }

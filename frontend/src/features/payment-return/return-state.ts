@@ -1,18 +1,18 @@
 import { backoffDelay, polling } from '@/config/polling';
-import type { Appointment, PaymentProvider } from '@/types/api';
+import type { AppointmentOutput, PaymentSessionOutput } from '@/lib/api/generated';
 
 /** What the return page shows, derived only from what our server says (never from the URL). */
 export type ReturnState =
   | { kind: 'waiting' }
   | { kind: 'confirmed' }
   | { kind: 'review' }
-  | { kind: 'failed'; provider: PaymentProvider }
+  | { kind: 'failed'; provider: PaymentSessionOutput['provider'] }
   | { kind: 'payment_cancelled' }
   | { kind: 'session_expired' }
   | { kind: 'expired' }
   | { kind: 'cancelled' };
 
-export function deriveReturnState(appointment: Appointment): ReturnState {
+export function deriveReturnState(appointment: AppointmentOutput): ReturnState {
   switch (appointment.status) {
     case 'confirmed':
       return { kind: 'confirmed' };
@@ -42,7 +42,7 @@ export function deriveReturnState(appointment: Appointment): ReturnState {
 }
 
 /** The next poll in ms, or false when the state is final (react-query `refetchInterval`). */
-export function nextPollDelay(appointment: Appointment | undefined, attempt: number): number | false {
+export function nextPollDelay(appointment: AppointmentOutput | undefined, attempt: number): number | false {
   if (!appointment) return false;
   const state = deriveReturnState(appointment);
   if (state.kind === 'review') {

@@ -1,7 +1,7 @@
 import { http, HttpResponse } from 'msw';
 
 import { env } from '@/config/env';
-import type { AppointmentCreateInput, PaymentProvider } from '@/types/api';
+import type { AppointmentCreateData, ProviderEnum } from '@/lib/api/generated';
 
 import { buildAppointment, buildPaymentSession, testConfig } from '../data';
 import { db } from './db';
@@ -19,8 +19,9 @@ export const handlers = [
   http.get(api('/api/config/'), () => HttpResponse.json(testConfig)),
 
   http.post(api('/api/appointments/'), async ({ request }) => {
-    const body = (await request.json()) as AppointmentCreateInput;
-    const practitioner = testConfig.practitioners.find((p) => p.name === body.provider_name);
+    const body = (await request.json()) as AppointmentCreateData['body'];
+    const name = body.practitioner;
+    const practitioner = testConfig.practitioners.find((p) => p.name === name);
     const service = practitioner?.services.find((s) => s.slug === body.service);
     if (!service) return errorResponse(400, 'validation_error', 'Invalid input.', { service: ['Unknown service.'] });
     const appointment = db.put(
@@ -42,7 +43,7 @@ export const handlers = [
   http.post(api('/api/appointments/:id/payment-sessions/'), async ({ params, request }) => {
     const appointment = db.appointments.get(String(params.id));
     if (!appointment) return notFound();
-    const { provider } = (await request.json()) as { provider: PaymentProvider };
+    const { provider } = (await request.json()) as { provider: ProviderEnum };
     const session = buildPaymentSession({
       appointment_id: appointment.id,
       provider,

@@ -1,14 +1,20 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 
 import { appointmentQueryKey } from '@/api/get-appointment';
-import { apiRequest } from '@/lib/api-client';
-import { appointmentSchema, type Appointment, type AppointmentCreateInput } from '@/types/api';
+import type { AppointmentCreateData, AppointmentOutput } from '@/lib/api/generated';
+import { zAppointmentCreateResponse } from '@/lib/api/generated/zod.gen';
+import { apiPath, apiRequest } from '@/lib/api-client';
 
-export function createAppointment(input: AppointmentCreateInput): Promise<Appointment> {
-  return apiRequest('/api/appointments/', { method: 'POST', body: input, schema: appointmentSchema });
+/** Sends the practitioner's display name as `practitioner` (`provider_name` is the deprecated alias). */
+export function createAppointment(input: AppointmentCreateData['body']): Promise<AppointmentOutput> {
+  return apiRequest(apiPath<AppointmentCreateData>('/api/appointments/'), {
+    method: 'POST',
+    body: input,
+    schema: zAppointmentCreateResponse,
+  });
 }
 
-export function useCreateAppointment(options: { onSuccess?: (appointment: Appointment) => void } = {}) {
+export function useCreateAppointment(options: { onSuccess?: (appointment: AppointmentOutput) => void } = {}) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: createAppointment,

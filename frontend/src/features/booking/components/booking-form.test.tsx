@@ -1,6 +1,6 @@
 import { http, HttpResponse } from 'msw';
 
-import type { AppointmentCreateInput } from '@/types/api';
+import type { AppointmentCreateData } from '@/lib/api/generated';
 import { api, errorResponse } from '@/testing/mocks/handlers';
 import { server } from '@/testing/mocks/server';
 import { renderApp, screen, waitFor, within } from '@/testing/test-utils';
@@ -83,10 +83,10 @@ describe('Book page', () => {
   });
 
   it('sends the time with its offset and goes to checkout on success', async () => {
-    let sent: AppointmentCreateInput | undefined;
+    let sent: AppointmentCreateData['body'] | undefined;
     server.use(
       http.post(api('/api/appointments/'), async ({ request }) => {
-        sent = (await request.clone().json()) as AppointmentCreateInput;
+        sent = (await request.clone().json()) as AppointmentCreateData['body'];
         return undefined;
       }),
     );
@@ -97,7 +97,7 @@ describe('Book page', () => {
     expect(await screen.findByRole('heading', { level: 1, name: 'Review and pay' })).toHaveFocus();
     expect(router.state.location.pathname).toMatch(/^\/appointments\/.+\/checkout$/);
     expect(sent).toMatchObject({
-      provider_name: 'Dr. Ana Reyes',
+      practitioner: 'Dr. Ana Reyes',
       service: 'initial_consultation',
       client_name: 'Jane Doe',
       client_email: 'jane@example.com',
@@ -105,6 +105,8 @@ describe('Book page', () => {
     });
     expect(sent?.appointment_time).toMatch(/^2026-12-01T15:30:00[+-]\d{2}:\d{2}$/);
     expect(sent).not.toHaveProperty('amount_cents');
+    // `provider_name` is the deprecated alias of `practitioner`: the SPA no longer sends it.
+    expect(sent).not.toHaveProperty('provider_name');
     expect(await screen.findByText('$150.00')).toBeInTheDocument();
   });
 

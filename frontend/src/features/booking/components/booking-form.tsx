@@ -1,21 +1,21 @@
 import { useState, type ReactNode, type SyntheticEvent } from 'react';
 
 import { useAnnouncement } from '@/components/announcer';
+import { useCheckoutConfig } from '@/api/get-config';
 import { ApiErrorAlert } from '@/components/api-error-alert';
 import { Loading } from '@/components/loading';
 import { isApiError } from '@/lib/api-client';
 import { formatMoney, patientTimeZone, toDateInputValue, toIsoWithOffset } from '@/lib/format';
-import type { Appointment, AppointmentCreateInput, CheckoutConfig } from '@/types/api';
+import type { AppointmentCreateInputRequest, AppointmentOutput, CheckoutConfig } from '@/lib/api/generated';
 
 import { useCreateAppointment } from '../api/create-appointment';
-import { useCheckoutConfig } from '../api/get-config';
 import { US_STATES } from '../us-states';
 
-type FieldName = keyof AppointmentCreateInput;
+type FieldName = keyof AppointmentCreateInputRequest;
 type FieldErrors = Partial<Record<FieldName, string[]>>;
 
 interface FormValues {
-  provider_name: string;
+  practitioner: string;
   service: string;
   date: string;
   time: string;
@@ -25,7 +25,7 @@ interface FormValues {
 }
 
 const emptyValues: FormValues = {
-  provider_name: '',
+  practitioner: '',
   service: '',
   date: '',
   time: '',
@@ -36,21 +36,21 @@ const emptyValues: FormValues = {
 
 /** The DOM id of the control that shows each API field's errors (the first one gets focus). */
 const fieldControlId: Record<FieldName, string> = {
-  provider_name: 'provider_name',
+  practitioner: 'practitioner',
   service: 'service',
   appointment_time: 'appointment_date',
   client_name: 'client_name',
   client_email: 'client_email',
   client_state: 'client_state',
 };
-const fieldOrder: FieldName[] = ['provider_name', 'service', 'appointment_time', 'client_name', 'client_email', 'client_state'];
+const fieldOrder: FieldName[] = ['practitioner', 'service', 'appointment_time', 'client_name', 'client_email', 'client_state'];
 
 const SLOT_TAKEN = 'That time was just taken. Please choose another time.';
 
 function validate(values: FormValues): FieldErrors {
   const errors: FieldErrors = {};
-  if (!values.provider_name) errors.provider_name = ['Choose a practitioner.'];
-  if (values.provider_name && !values.service) errors.service = ['Choose a service.'];
+  if (!values.practitioner) errors.practitioner = ['Choose a practitioner.'];
+  if (values.practitioner && !values.service) errors.service = ['Choose a service.'];
   if (!values.date || !values.time) errors.appointment_time = ['Choose a date and a time.'];
   else if (!toIsoWithOffset(values.date, values.time)) errors.appointment_time = ['Enter a valid date and time.'];
   if (!values.client_name.trim()) errors.client_name = ['Enter your full name.'];
@@ -106,7 +106,7 @@ function bookingWindow(config: CheckoutConfig): { min: string; max: string } {
   };
 }
 
-export function BookingForm({ onBooked }: { onBooked: (appointment: Appointment) => void }) {
+export function BookingForm({ onBooked }: { onBooked: (appointment: AppointmentOutput) => void }) {
   const configQuery = useCheckoutConfig();
 
   if (configQuery.isPending) return <Loading label="Loading practitioners…" />;
@@ -116,14 +116,14 @@ export function BookingForm({ onBooked }: { onBooked: (appointment: Appointment)
   return <BookingFormFields config={configQuery.data} onBooked={onBooked} />;
 }
 
-function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBooked: (appointment: Appointment) => void }) {
+function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBooked: (appointment: AppointmentOutput) => void }) {
   const [values, setValues] = useState<FormValues>(emptyValues);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [announcement, setAnnouncement] = useState('');
   const createAppointment = useCreateAppointment({ onSuccess: onBooked });
   useAnnouncement(announcement);
 
-  const practitioner = config.practitioners.find((p) => p.name === values.provider_name);
+  const practitioner = config.practitioners.find((p) => p.name === values.practitioner);
   const service = practitioner?.services.find((s) => s.slug === values.service);
   const dateWindow = bookingWindow(config);
   const timeZone = patientTimeZone();
@@ -134,7 +134,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
     setValues((current) => {
       const next = { ...current, [name]: value };
       // A service belongs to one practitioner: changing practitioner clears a service it does not offer.
-      if (name === 'provider_name') {
+      if (name === 'practitioner') {
         const chosen = config.practitioners.find((p) => p.name === value);
         if (!chosen?.services.some((s) => s.slug === current.service)) next.service = '';
       }
@@ -159,7 +159,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
     setAnnouncement('Booking your appointment…');
     createAppointment.mutate(
       {
-        provider_name: values.provider_name,
+        practitioner: values.practitioner,
         service: values.service,
         appointment_time: toIsoWithOffset(values.date, values.time) ?? '',
         client_name: values.client_name.trim(),
@@ -219,11 +219,11 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
         All fields are required.
       </p>
 
-      <Field label="Practitioner" htmlFor="provider_name">
+      <Field label="Practitioner" htmlFor="practitioner">
         <select
-          id="provider_name"
-          name="provider_name"
-          {...control('provider_name', 'provider_name')}
+          id="practitioner"
+          name="practitioner"
+          {...control('practitioner', 'practitioner')}
         >
           <option value="">Choose a practitioner</option>
           {config.practitioners.map((p) => (
@@ -232,7 +232,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
             </option>
           ))}
         </select>
-        <FieldError name="provider_name" errors={errors} />
+        <FieldError name="practitioner" errors={errors} />
       </Field>
 
       <Field label="Service" htmlFor="service">

@@ -7,10 +7,10 @@ import { AppointmentSummary } from '@/components/appointment-summary';
 import { Loading } from '@/components/loading';
 import { PaymentOptions } from '@/components/payment-options';
 import { paths } from '@/config/paths';
+import type { AppointmentOutput } from '@/lib/api/generated';
 import { formatDateTime } from '@/lib/format';
-import type { Appointment } from '@/types/api';
 
-function StateNotice({ appointment }: { appointment: Appointment }) {
+function StateNotice({ appointment }: { appointment: AppointmentOutput }) {
   switch (appointment.status) {
     case 'confirmed':
       return (
@@ -60,7 +60,7 @@ function StateNotice({ appointment }: { appointment: Appointment }) {
   }
 }
 
-const stateAnnouncements: Record<Appointment['status'], string> = {
+const stateAnnouncements: Record<AppointmentOutput['status'], string> = {
   pending_payment: 'Ready to pay.',
   payment_processing: 'Payment received, under HSA/FSA review.',
   confirmed: 'This appointment is already paid and confirmed.',

@@ -1,13 +1,17 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 
-import { apiRequest } from '@/lib/api-client';
-import { paymentSessionSchema, type PaymentSession } from '@/types/api';
+import type { PaymentSessionOutput, PaymentSessionSyncData } from '@/lib/api/generated';
+import { zPaymentSessionSyncResponse } from '@/lib/api/generated/zod.gen';
+import { apiPath, apiRequest } from '@/lib/api-client';
 
 /** Asks our server to re-fetch the session from the provider. Idempotent, so it is modelled as a query. */
-export function syncPaymentSession(paymentSessionId: string, signal?: AbortSignal): Promise<PaymentSession> {
-  return apiRequest(`/api/payment-sessions/${encodeURIComponent(paymentSessionId)}/sync/`, {
+export function syncPaymentSession(paymentSessionId: string, signal?: AbortSignal): Promise<PaymentSessionOutput> {
+  const path = apiPath<PaymentSessionSyncData>('/api/payment-sessions/{payment_session_id}/sync/', {
+    payment_session_id: paymentSessionId,
+  });
+  return apiRequest(path, {
     method: 'POST',
-    schema: paymentSessionSchema,
+    schema: zPaymentSessionSyncResponse,
     ...(signal ? { signal } : {}),
   });
 }

@@ -6,7 +6,7 @@ import { AppointmentSummary } from '@/components/appointment-summary';
 import { Loading } from '@/components/loading';
 import { PaymentOptions } from '@/components/payment-options';
 import { paths } from '@/config/paths';
-import type { AppointmentStatus } from '@/types/api';
+import type { AppointmentStatusEnum } from '@/lib/api/generated';
 
 /** Where the provider sends the patient back after "Cancel" (or a failure page). */
 export function PaymentCancelledView({ appointmentId }: { appointmentId: string | null }) {
@@ -24,7 +24,7 @@ export function PaymentCancelledView({ appointmentId }: { appointmentId: string 
   );
 }
 
-const statusLines: Record<Exclude<AppointmentStatus, 'pending_payment'>, string> = {
+const statusLines: Record<Exclude<AppointmentStatusEnum, 'pending_payment'>, string> = {
   payment_processing: 'Your HSA/FSA payment was received and is under review.',
   confirmed: 'This appointment is already paid and confirmed.',
   expired: 'This booking has expired. Nothing was charged.',

@@ -1,13 +1,13 @@
 import { http, HttpResponse } from 'msw';
 
 import { polling } from '@/config/polling';
+import type { AppointmentOutput } from '@/lib/api/generated';
 import { loadPendingAppointmentId, savePendingAppointmentId } from '@/lib/pending-appointment';
 import { redirectTo } from '@/lib/redirect';
 import { buildAppointment, buildPaymentSession } from '@/testing/data';
 import { db } from '@/testing/mocks/db';
 import { api } from '@/testing/mocks/handlers';
 import { server } from '@/testing/mocks/server';
-import type { Appointment } from '@/types/api';
 import { renderApp, screen, waitFor } from '@/testing/test-utils';
 
 vi.mock('@/lib/redirect', () => ({ redirectTo: vi.fn() }));
@@ -29,13 +29,13 @@ afterEach(() => {
   Object.assign(polling, original);
 });
 
-function seed(status: Appointment['status'], sessionStatus: 'open' | 'processing' | 'paid' | 'failed', provider: 'stripe' | 'truemed' = 'stripe') {
+function seed(status: AppointmentOutput['status'], sessionStatus: 'open' | 'processing' | 'paid' | 'failed', provider: 'stripe' | 'truemed' = 'stripe') {
   const appointment = buildAppointment({ status });
   const session = buildPaymentSession({ appointment_id: appointment.id, provider, status: sessionStatus });
   return db.put({ ...appointment, latest_payment_session: session });
 }
 
-const returnUrl = (appointment: Appointment) =>
+const returnUrl = (appointment: AppointmentOutput) =>
   `/checkout/return?appointment_id=${appointment.id}&payment_session_id=${appointment.latest_payment_session?.id ?? ''}&provider=stripe&session_id=cs_test_123`;
 
 /** Counts sync calls and lets a test change the appointment on the N-th GET. */

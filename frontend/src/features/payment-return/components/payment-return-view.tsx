@@ -11,8 +11,8 @@ import { PageHeading } from '@/components/page-heading';
 import { PaymentOptions } from '@/components/payment-options';
 import { paths } from '@/config/paths';
 import { polling } from '@/config/polling';
+import type { AppointmentOutput } from '@/lib/api/generated';
 import { savePendingAppointmentId } from '@/lib/pending-appointment';
-import type { Appointment } from '@/types/api';
 
 import { useSyncPaymentSession } from '../api/sync-payment-session';
 import { deriveReturnState, nextPollDelay, type ReturnState } from '../return-state';
@@ -153,7 +153,7 @@ function StateBody({
   onCheckAgain,
 }: {
   state: ReturnState;
-  appointment: Appointment;
+  appointment: AppointmentOutput;
   stoppedWaiting: boolean;
   onCheckAgain: () => void;
 }) {
