@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 TruemedWebhookMode = Literal["legacy", "signed"]
 AmountDetailsMode = Literal["strict", "lenient"]
+Number = TypeVar("Number", int, float)
 
 DEFAULT_STRIPE_WEBHOOK_SECRET = "whsec_sandbox_not_a_secret"  # noqa: S105 - a public sandbox default
 DEFAULT_TRUEMED_API_KEY = "tm_sandbox_api_key"
@@ -72,28 +73,20 @@ class SandboxConfig:
         def text(name: str, default: str) -> str:
             return env.get(name, "").strip() or default
 
-        def number(name: str, default: float, *, minimum: float = 0.0) -> float:
+        def number(name: str, default: Number, *, minimum: Number | None = None) -> Number:
+            """An int or a float, as the default is: empty means the default, below `minimum` is refused."""
             raw = env.get(name, "").strip()
             if not raw:
                 return default
+            parse = type(default)
             try:
-                value = float(raw)
+                value = parse(raw)
             except ValueError as exc:
-                raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-            if value < minimum:
-                raise ConfigError(f"{name} must be >= {minimum}, got {raw!r}")
-            return value
-
-        def integer(name: str, default: int, *, minimum: int = 0) -> int:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = int(raw)
-            except ValueError as exc:
-                raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-            if value < minimum:
-                raise ConfigError(f"{name} must be >= {minimum}, got {raw!r}")
+                kind = "an integer" if parse is int else "a number"
+                raise ConfigError(f"{name} must be {kind}, got {raw!r}") from exc
+            floor = parse(0) if minimum is None else minimum
+            if value < floor:
+                raise ConfigError(f"{name} must be >= {floor}, got {raw!r}")
             return value
 
         def choice(name: str, default: str, allowed: set[str]) -> str:
@@ -102,7 +95,7 @@ class SandboxConfig:
                 raise ConfigError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
             return value
 
-        port = integer("SANDBOX_PORT", defaults.port, minimum=1)
+        port = number("SANDBOX_PORT", defaults.port, minimum=1)
         host = text("SANDBOX_HOST", defaults.host)
         # Unset: whatever the backend expects (TRUEMED_WEBHOOK_MODE), so one setting switches both sides.
         shared_mode = text("TRUEMED_WEBHOOK_MODE", defaults.truemed_webhook_mode)
@@ -125,11 +118,11 @@ class SandboxConfig:
                     "SANDBOX_TRUEMED_CAPTURE_DELAY_SECONDS", defaults.truemed_capture_delay_seconds
                 ),
                 truemed_amount_details="strict" if details == "strict" else "lenient",
-                latency_ms=integer("SANDBOX_LATENCY_MS", defaults.latency_ms),
+                latency_ms=number("SANDBOX_LATENCY_MS", defaults.latency_ms),
                 error_rate=number("SANDBOX_ERROR_RATE", defaults.error_rate),
                 timeout_rate=number("SANDBOX_TIMEOUT_RATE", defaults.timeout_rate),
                 timeout_seconds=number("SANDBOX_TIMEOUT_SECONDS", defaults.timeout_seconds),
-                webhook_max_attempts=integer(
+                webhook_max_attempts=number(
                     "SANDBOX_WEBHOOK_MAX_ATTEMPTS", defaults.webhook_max_attempts, minimum=1
                 ),
             )
