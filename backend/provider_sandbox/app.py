@@ -1,4 +1,4 @@
-"""The sandbox's ASGI app: provider APIs, hosted pages and the control API in one Starlette process."""
+"""The sandbox's ASGI app: both providers' APIs, hosted pages and the control API in one Starlette process."""
 
 from __future__ import annotations
 
@@ -13,29 +13,29 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from provider_sandbox import control, hosted_pages, stripe_api, truemed_api
+from provider_sandbox import control
 from provider_sandbox.config import SandboxConfig
 from provider_sandbox.faults import FaultInjection
 from provider_sandbox.store import SandboxState
-from provider_sandbox.stripe_objects import expire_due
-from provider_sandbox.webhooks import deliver_later
+from provider_sandbox.stripe import api as stripe_api
+from provider_sandbox.stripe import control as stripe_control
+from provider_sandbox.stripe import errors as stripe_errors
+from provider_sandbox.stripe import pages as stripe_pages
+from provider_sandbox.stripe.expiry import sweep_forever
+from provider_sandbox.truemed import api as truemed_api
+from provider_sandbox.truemed import control as truemed_control
+from provider_sandbox.truemed import errors as truemed_errors
+from provider_sandbox.truemed import pages as truemed_pages
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
-
-
-async def _expiry_sweeper(state: SandboxState) -> None:
-    """Stripe expires open sessions at expires_at on its own and sends checkout.session.expired."""
-    while True:
-        await asyncio.sleep(state.config.expiry_sweep_seconds)
-        try:
-            async with state.lock:
-                events = expire_due(state)
-            deliver_later(state, events)
-        except Exception:
-            # One bad pass must not stop expiry for good: log it and sweep again next time.
-            logger.exception("expiry sweep failed")
+# Faults apply to these provider API paths only (never to hosted pages or /_sandbox), each answering a
+# 500 in its provider's error shape.
+FAULTED_APIS = {
+    "/stripe/v1/": stripe_errors.injected_error_body(),
+    "/truemed/payments/": truemed_errors.injected_error_body(),
+}
 
 
 async def _index(request: Request) -> Response:
@@ -54,7 +54,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(_expiry_sweeper(state), name="stripe-expiry-sweeper")
+        sweeper = asyncio.create_task(sweep_forever(state), name="stripe-expiry-sweeper")
         logger.info(
             "provider sandbox ready: public %s, webhooks -> %s | %s (truemed %s)",
             state.config.public_base,
@@ -74,12 +74,13 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/", _index, methods=["GET"]),
-            *control.routes(),
-            *hosted_pages.routes(),
+            *control.routes([stripe_control.CONTROL, truemed_control.CONTROL]),
+            *stripe_pages.routes(),
+            *truemed_pages.routes(),
             Mount("/stripe", app=stripe_api.router()),
             Mount("/truemed", app=truemed_api.router()),
         ],
-        middleware=[Middleware(FaultInjection, state=state)],
+        middleware=[Middleware(FaultInjection, state=state, apis=FAULTED_APIS)],
         exception_handlers={404: _not_found},
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,

@@ -5,6 +5,8 @@
 - timeout: a share of calls IS processed, but the answer is held back for `timeout_seconds` (far past any
   client timeout): the client sees a timeout although the session may exist. That is the case idempotency
   keys exist for; a retry with the same key must not create a second session.
+
+Which paths are a provider's API, and its 500 body, are passed in by app.py: this module knows no provider.
 """
 
 from __future__ import annotations
@@ -14,36 +16,35 @@ import contextlib
 import json
 import logging
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provider_sandbox.store import SandboxState
-from provider_sandbox.stripe_api import stripe_error_body
-from provider_sandbox.truemed_api import truemed_error_body
 
 logger = logging.getLogger(__name__)
 
 _RANDOM = secrets.SystemRandom()
-STRIPE_API_PREFIX = "/stripe/v1/"
-TRUEMED_API_PREFIX = "/truemed/payments/"
-
-
-def _provider(path: str) -> str | None:
-    if path.startswith(STRIPE_API_PREFIX):
-        return "stripe"
-    if path.startswith(TRUEMED_API_PREFIX):
-        return "truemed"
-    return None
 
 
 class FaultInjection:
-    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+    def __init__(self, app: ASGIApp, state: SandboxState, apis: Mapping[str, dict[str, Any]]) -> None:
+        """`apis`: the path prefix of each provider API -> the body of its 500 answer (provider's shape)."""
         self.app = app
         self.state = state
+        self.error_bodies = {prefix: json.dumps(body).encode() for prefix, body in apis.items()}
+
+    def _error_body(self, scope: Scope) -> bytes | None:
+        """The 500 body if this is a call to a provider API (which faults apply to), else None."""
+        if scope["type"] != "http":
+            return None
+        path = scope.get("path", "")
+        return next((body for prefix, body in self.error_bodies.items() if path.startswith(prefix)), None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        provider = _provider(scope.get("path", "")) if scope["type"] == "http" else None
-        if provider is None:
+        error_body = self._error_body(scope)
+        if error_body is None:
             await self.app(scope, receive, send)
             return
         faults = self.state.faults
@@ -51,21 +52,14 @@ class FaultInjection:
             await asyncio.sleep(faults.latency_ms / 1000)
         if faults.error_rate and _RANDOM.random() < faults.error_rate:
             logger.info("fault: 500 for %s %s", scope["method"], scope["path"])
-            await self._server_error(provider, send)
+            await self._server_error(error_body, send)
             return
         if faults.timeout_rate and _RANDOM.random() < faults.timeout_rate:
             await self._late_answer(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
-    async def _server_error(self, provider: str, send: Send) -> None:
-        if provider == "stripe":
-            body = stripe_error_body("An unknown error occurred (injected by the provider sandbox).")
-        else:
-            body = truemed_error_body(
-                "ServerError", "Injected by the provider sandbox: retry with the same key"
-            )
-        payload = json.dumps(body).encode()
+    async def _server_error(self, payload: bytes, send: Send) -> None:
         await send(
             {
                 "type": "http.response.start",

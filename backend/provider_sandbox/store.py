@@ -1,9 +1,13 @@
-"""In-memory state of both emulated providers, shared by API routes, hosted pages and control routes.
+"""In-memory state of the sandbox, shared by API routes, hosted pages and control routes.
 
 All request handling runs on one asyncio loop: code between two awaits is atomic. `lock` still serialises
 each request's read-check-write (idempotency lookup + create), so a future await inside a handler cannot
 open a race; it is never held while webhooks are being delivered (the backend calls back into the sandbox
 while it handles a webhook).
+
+The state knows no provider: each provider package keeps its records in its own store class (a dataclass
+with `clear()`), reached with `state.store(StripeStore)`. So nothing here imports stripe/ or truemed/, and
+the two never reach each other through the state.
 """
 
 from __future__ import annotations
@@ -15,32 +19,23 @@ import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Protocol, TypeVar, cast
 
 import httpx
+from starlette.requests import Request
 
 from provider_sandbox.config import SandboxConfig
 
-if TYPE_CHECKING:
-    from provider_sandbox.stripe_objects import PaymentIntentRecord, StripeRefund, StripeSession
-    from provider_sandbox.truemed_objects import TruemedSession
-
 logger = logging.getLogger(__name__)
 
-Provider = Literal["stripe", "truemed"]
+
+class ProviderStore(Protocol):
+    """One provider's records; made empty by a reset."""
+
+    def clear(self) -> None: ...
 
 
-@dataclass
-class WebhookEvent:
-    """One notification a provider generated. `body` is kept verbatim so a replay is byte-identical."""
-
-    provider: Provider
-    event_id: str
-    event_type: str
-    session_id: str
-    status: str
-    body: bytes
-    created: int
+Store = TypeVar("Store", bound=ProviderStore)
 
 
 @dataclass
@@ -59,20 +54,6 @@ class Faults:
         }
 
 
-@dataclass
-class StripeIdempotencyRecord:
-    endpoint: str
-    fingerprint: str
-    status_code: int
-    body: dict[str, Any]
-
-
-@dataclass
-class TruemedIdempotencyRecord:
-    fingerprint: str
-    result_id: str
-
-
 def _faults_from(config: SandboxConfig) -> Faults:
     return Faults(
         latency_ms=config.latency_ms,
@@ -88,13 +69,7 @@ class SandboxState:
     clock: Callable[[], float] = time.time
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     faults: Faults = field(default_factory=Faults)
-    stripe_sessions: dict[str, StripeSession] = field(default_factory=dict)
-    payment_intents: dict[str, PaymentIntentRecord] = field(default_factory=dict)
-    stripe_refunds: dict[str, StripeRefund] = field(default_factory=dict)
-    stripe_idempotency: dict[str, StripeIdempotencyRecord] = field(default_factory=dict)
-    truemed_sessions: dict[str, TruemedSession] = field(default_factory=dict)
-    truemed_create_keys: dict[str, TruemedIdempotencyRecord] = field(default_factory=dict)
-    truemed_refund_keys: dict[str, TruemedIdempotencyRecord] = field(default_factory=dict)
+    # Provider sessions actually created per idempotency key, both providers (replays do not count).
     creates_per_idempotency_key: Counter[str] = field(default_factory=Counter)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -102,9 +77,17 @@ class SandboxState:
     # Set on reset so that requests held back by an injected timeout are released at once.
     hang_release: asyncio.Event | None = None
     _http: httpx.AsyncClient | None = None
+    _stores: dict[type[Any], ProviderStore] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.faults = _faults_from(self.config)
+
+    def store(self, kind: type[Store]) -> Store:
+        """The records of one provider (its store class), made on first use."""
+        found = self._stores.get(kind)
+        if found is None:
+            found = self._stores[kind] = kind()
+        return cast(Store, found)
 
     def now(self) -> int:
         return int(self.clock())
@@ -163,13 +146,8 @@ class SandboxState:
         self.release_held()
         # "Clears faults": back to none at all, whatever the start-up environment asked for.
         self.faults = Faults(timeout_seconds=self.config.timeout_seconds)
-        self.stripe_sessions.clear()
-        self.payment_intents.clear()
-        self.stripe_refunds.clear()
-        self.stripe_idempotency.clear()
-        self.truemed_sessions.clear()
-        self.truemed_create_keys.clear()
-        self.truemed_refund_keys.clear()
+        for store in self._stores.values():
+            store.clear()
         self.creates_per_idempotency_key.clear()
         self.deliveries.clear()
 
@@ -178,3 +156,9 @@ class SandboxState:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+
+def state_of(request: Request) -> SandboxState:
+    """The sandbox state of the app serving this request (every route reads it through here)."""
+    state: SandboxState = request.app.state.sandbox
+    return state

@@ -1,10 +1,8 @@
-"""Webhook signing and delivery (with bounded retries and a log of every attempt).
+"""Webhook delivery (with bounded retries and a log of every attempt) and the shared signature grammar.
 
-Stripe: `Stripe-Signature: t=<unix>,v1=<hex>`, HMAC-SHA256 keyed with the whole `whsec_...` secret over
-`"{t}.{body}"` (https://docs.stripe.com/webhooks#verify-manually); any 2xx counts as delivered.
-Truemed legacy: `x-truemed-api-key: <secret>`; signed: `x-truemed-signature: t=<unix>,v1=<hex>` over the same
-string (header grammar is our documented guess); only 204 counts as delivered (Truemed's documented answer).
-Each attempt is signed afresh with the current time, as the providers do.
+How each provider signs and what it accepts as delivered is the provider's own (`WebhookTarget`, built in
+stripe/objects.py and truemed/objects.py); this module only sends. Each attempt is signed afresh with the
+current time, as the providers do.
 """
 
 from __future__ import annotations
@@ -19,43 +17,20 @@ from typing import Any
 
 import httpx
 
-from provider_sandbox.store import SandboxState, WebhookEvent
+from provider_sandbox.events import WebhookEvent
+from provider_sandbox.store import SandboxState
 
 logger = logging.getLogger(__name__)
 
+_BASE_HEADERS = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "provider-sandbox/1"}
+
 
 def signature_header(body: bytes, secret: str, timestamp: int) -> str:
-    """`t=<unix>,v1=<hex>`: HMAC-SHA256(secret, "{t}.{body}") as Stripe computes it."""
+    """`t=<unix>,v1=<hex>`: HMAC-SHA256(secret, "{t}.{body}") as Stripe computes it
+    (https://docs.stripe.com/webhooks#verify-manually); Truemed's signed mode is given the same grammar."""
     signed = f"{timestamp}.".encode() + body
     digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
-
-
-def _headers(state: SandboxState, event: WebhookEvent) -> dict[str, str]:
-    config = state.config
-    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "provider-sandbox/1"}
-    if event.provider == "stripe":
-        headers["User-Agent"] = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
-        headers["Stripe-Signature"] = signature_header(event.body, config.stripe_webhook_secret, state.now())
-    elif config.truemed_webhook_mode == "signed":
-        headers["x-truemed-signature"] = signature_header(
-            event.body, config.truemed_webhook_secret, state.now()
-        )
-    else:
-        headers["x-truemed-api-key"] = config.truemed_webhook_secret
-    return headers
-
-
-def _url(state: SandboxState, event: WebhookEvent) -> str:
-    if event.provider == "stripe":
-        return state.config.stripe_webhook_url
-    return state.config.truemed_webhook_url
-
-
-def _accepted(event: WebhookEvent, status_code: int) -> bool:
-    if event.provider == "truemed":
-        return status_code == 204
-    return 200 <= status_code < 300
 
 
 def _backoff(state: SandboxState, attempt: int) -> float:
@@ -65,7 +40,7 @@ def _backoff(state: SandboxState, attempt: int) -> float:
 
 async def deliver(state: SandboxState, event: WebhookEvent, *, replay: bool = False) -> dict[str, Any]:
     """Send one event until it is accepted or the attempts run out; return a summary for callers."""
-    url = _url(state, event)
+    url = event.target.url
     attempts = state.config.webhook_max_attempts
     last_code: int | None = None
     delivered = False
@@ -73,9 +48,10 @@ async def deliver(state: SandboxState, event: WebhookEvent, *, replay: bool = Fa
     for attempt in range(1, attempts + 1):
         error: str | None = None
         try:
-            response = await state.http().post(url, content=event.body, headers=_headers(state, event))
+            headers = {**_BASE_HEADERS, **event.target.headers(event.body, state.now())}
+            response = await state.http().post(url, content=event.body, headers=headers)
             last_code = response.status_code
-            delivered = _accepted(event, response.status_code)
+            delivered = event.target.accepted(response.status_code)
         except httpx.HTTPError as exc:
             last_code, error = None, f"{type(exc).__name__}: {exc}"
         state.deliveries.append(

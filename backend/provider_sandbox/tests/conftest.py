@@ -1,97 +1,22 @@
-"""Fixtures: an in-process sandbox (Starlette TestClient) and a real webhook receiver served by uvicorn."""
+"""Fixtures: an in-process sandbox (Starlette TestClient) and a real webhook receiver served by uvicorn.
+
+Helpers the tests import (bodies, credentials, the Sandbox and Receiver types) are in helpers.py.
+"""
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
-import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 import uvicorn
 from starlette.applications import Starlette
-from starlette.exceptions import StarletteDeprecationWarning
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
-from stripe._encode import _api_encode
 
 from provider_sandbox.app import create_app
-from provider_sandbox.config import SandboxConfig
-from provider_sandbox.store import SandboxState
-
-# Starlette 1.x wants the `httpx2` package for its TestClient and warns (an error under the project's
-# filterwarnings=error) when it falls back to httpx, which works the same. httpx2 is not installed here.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from starlette.testclient import TestClient
-
-STRIPE_KEY = "sk_test_sandbox_tests"
-STRIPE_AUTH = {"Authorization": f"Bearer {STRIPE_KEY}"}
-TRUEMED_KEY = "tm_key_for_tests"
-TRUEMED_AUTH = {"x-truemed-api-key": TRUEMED_KEY}
-STRIPE_WHSEC = "whsec_tests_secret"
-TRUEMED_WHSEC = "tm_whsec_tests"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll instead of sleeping a fixed time: returns as soon as the condition holds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError("condition not reached in time")
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """A throwaway backend: records every webhook and answers with scripted status codes."""
-
-    url: str = ""
-    requests: list[Received] = field(default_factory=list)
-    scripted: dict[str, list[int]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def answer(self, path: str, *codes: int) -> None:
-        """The next answers for `path` (then the default: 200 for Stripe, 204 for Truemed)."""
-        with self.lock:
-            self.scripted[path] = list(codes)
-
-    def on(self, path: str) -> list[Received]:
-        with self.lock:
-            return [r for r in self.requests if r.path == path]
-
-    def clear(self) -> None:
-        with self.lock:
-            self.requests.clear()
-            self.scripted.clear()
-
-    async def endpoint(self, request: Request) -> Response:
-        body = await request.body()
-        path = request.url.path
-        with self.lock:
-            self.requests.append(Received(path, dict(request.headers), body))
-            codes = self.scripted.get(path) or []
-            code = codes.pop(0) if codes else (204 if path == "/truemed" else 200)
-        return Response(status_code=code)
+from provider_sandbox.tests.helpers import Receiver, Sandbox, SandboxFactory, TestClient, sandbox_config
+from testing.net import free_port, wait_until
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +27,7 @@ def _receiver_server() -> Iterator[Receiver]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    wait_until(lambda: server.started, timeout=10)
+    wait_until(lambda: server.started, timeout=10, what="the webhook receiver to start")
     receiver.url = f"http://127.0.0.1:{port}"
     yield receiver
     server.should_exit = True
@@ -113,61 +38,6 @@ def _receiver_server() -> Iterator[Receiver]:
 def receiver(_receiver_server: Receiver) -> Receiver:
     _receiver_server.clear()
     return _receiver_server
-
-
-def sandbox_config(receiver_url: str, **overrides: Any) -> SandboxConfig:
-    base = SandboxConfig(
-        public_url="http://sandbox.test",
-        stripe_webhook_url=f"{receiver_url}/stripe",
-        truemed_webhook_url=f"{receiver_url}/truemed",
-        stripe_webhook_secret=STRIPE_WHSEC,
-        truemed_api_key=TRUEMED_KEY,
-        truemed_webhook_secret=TRUEMED_WHSEC,
-        truemed_capture_delay_seconds=0.05,
-        webhook_max_attempts=3,
-        webhook_backoff_seconds=(0.01, 0.02),
-        expiry_sweep_seconds=0.05,
-    )
-    return replace(base, **overrides)
-
-
-@dataclass
-class Sandbox:
-    client: TestClient
-    state: SandboxState
-    receiver: Receiver
-
-    def stripe_create(self, headers: dict[str, str] | None = None, **overrides: Any) -> Any:
-        return self.client.post(
-            "/stripe/v1/checkout/sessions",
-            content=stripe_form(stripe_params(**overrides)),
-            headers={**STRIPE_AUTH, "Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
-        )
-
-    def stripe_session(self, **overrides: Any) -> dict[str, Any]:
-        response = self.stripe_create(**overrides)
-        assert response.status_code == 200, response.text
-        return dict(response.json())
-
-    def truemed_create(self, body: dict[str, Any] | None = None, **overrides: Any) -> Any:
-        return self.client.post(
-            "/truemed/payments/v1/create_payment_session",
-            json=body if body is not None else truemed_body(**overrides),
-            headers=TRUEMED_AUTH,
-        )
-
-    def truemed_session(self, **overrides: Any) -> dict[str, Any]:
-        response = self.truemed_create(**overrides)
-        assert response.status_code == 200, response.text
-        return dict(response.json())
-
-    def control(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.client.request(method, f"/_sandbox{path}", **kwargs)
-        assert response.status_code < 300, (path, response.status_code, response.text)
-        return response.json()
-
-
-SandboxFactory = Callable[..., Sandbox]
 
 
 @pytest.fixture
@@ -189,51 +59,3 @@ def make_sandbox(receiver: Receiver) -> Iterator[SandboxFactory]:
 @pytest.fixture
 def sandbox(make_sandbox: SandboxFactory) -> Sandbox:
     return make_sandbox()
-
-
-def stripe_params(**overrides: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "mode": "payment",
-        "line_items": [
-            {
-                "quantity": 1,
-                "price_data": {
-                    "currency": "usd",
-                    "unit_amount": 15000,
-                    "product_data": {"name": "Initial consultation (60 min) with Dr. Ana Reyes"},
-                },
-            }
-        ],
-        "success_url": "http://127.0.0.1:5173/checkout/return?x=1&session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": "http://127.0.0.1:5173/checkout/cancelled?x=1",
-        "client_reference_id": "ps-123",
-        "customer_email": "jane@example.com",
-        "metadata": {"appointment_id": "appt-1", "payment_session_id": "ps-123"},
-        "expires_at": int(time.time()) + 3600,
-    }
-    params.update(overrides)
-    return {k: v for k, v in params.items() if v is not None}
-
-
-def stripe_form(params: dict[str, Any]) -> str:
-    """Encode exactly as the stripe SDK does (its own encoder)."""
-    return urlencode(list(_api_encode(params)))
-
-
-def truemed_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "total_amount": 15000,
-        "order_items": [
-            {"sku": "initial_consultation", "name": "Initial consultation", "price": 15000, "quantity": 1}
-        ],
-        "amount_details": {"total_additional_charges": 0, "total_discounts": 0},
-        "success_url": "http://127.0.0.1:5173/checkout/return?truemed_session_id={{payment_session_id}}",
-        "failure_url": "http://127.0.0.1:5173/checkout/cancelled?x=1",
-        "idempotency_key": f"key-{time.monotonic_ns()}",
-        "customer_email": "jane@example.com",
-        "customer_name": "Jane Doe",
-        "customer_state": "CA",
-        "metadata": '{"payment_session_id":"ps-1"}',
-    }
-    body.update(overrides)
-    return {k: v for k, v in body.items() if v is not None}

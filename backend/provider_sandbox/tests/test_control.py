@@ -10,9 +10,9 @@ from typing import Any, cast
 
 import pytest
 
-from provider_sandbox.control import ControlError, Step, _run_steps
+from provider_sandbox.control import ControlError, Step, run_steps
 from provider_sandbox.store import SandboxState
-from provider_sandbox.tests.conftest import STRIPE_AUTH, TRUEMED_AUTH, Sandbox, stripe_form, stripe_params
+from provider_sandbox.tests.helpers import STRIPE_AUTH, TRUEMED_AUTH, Sandbox, stripe_form, stripe_params
 
 
 def stripe_complete(sandbox: Sandbox, session_id: str, **body: Any) -> Any:
@@ -65,7 +65,7 @@ def test_stripe_declined_changes_nothing_and_sends_nothing(sandbox: Sandbox) -> 
     result = stripe_complete(sandbox, session_id, outcome="declined").json()
     assert result["deliveries"] == []
     assert stripe_read(sandbox, session_id)["status"] == "open"
-    assert sandbox.state.stripe_sessions[session_id].declines[0]["decline_code"] == "generic_decline"
+    assert sandbox.stripe.sessions[session_id].declines[0]["decline_code"] == "generic_decline"
     assert sandbox.receiver.on("/stripe") == []
     assert stripe_complete(sandbox, session_id, outcome="paid").json()["session"]["payment_status"] == "paid"
 
@@ -227,8 +227,8 @@ def test_error_fault_answers_500_in_each_provider_shape_and_does_nothing(sandbox
     truemed_answer = sandbox.truemed_create()
     assert truemed_answer.status_code == 500
     assert truemed_answer.json()["error"] == "ServerError"
-    assert sandbox.state.stripe_sessions == {}
-    assert sandbox.state.truemed_sessions == {}
+    assert sandbox.stripe.sessions == {}
+    assert sandbox.truemed.sessions == {}
     # Control routes and hosted pages are never faulted.
     assert sandbox.client.get("/_sandbox/sessions").status_code == 200
     assert sandbox.client.get("/pay/stripe/nope").status_code == 404
@@ -301,7 +301,7 @@ def test_each_step_rechecks_the_session_under_the_lock() -> None:
             (lambda: True, lambda: ran.append("processing")),  # type: ignore[func-returns-value]
             (lambda: False, lambda: ran.append("captured")),  # type: ignore[func-returns-value]
         ]
-        await _run_steps(state, steps, "none")
+        await run_steps(state, steps, "none")
 
     with pytest.raises(ControlError) as refused:
         asyncio.run(run())
@@ -310,7 +310,7 @@ def test_each_step_rechecks_the_session_under_the_lock() -> None:
 
 
 def test_the_expiry_sweep_survives_a_failing_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    from provider_sandbox import app
+    from provider_sandbox.stripe import expiry
 
     passes: list[int] = []
 
@@ -320,12 +320,12 @@ def test_the_expiry_sweep_survives_a_failing_pass(monkeypatch: pytest.MonkeyPatc
             raise RuntimeError("one bad pass")
         return []
 
-    monkeypatch.setattr(app, "expire_due", expire_due)
-    monkeypatch.setattr(app, "deliver_later", lambda state, events: None)
+    monkeypatch.setattr(expiry, "expire_due", expire_due)
+    monkeypatch.setattr(expiry, "deliver_later", lambda state, events: None)
 
     async def run() -> None:
         state = SimpleNamespace(lock=asyncio.Lock(), config=SimpleNamespace(expiry_sweep_seconds=0.001))
-        task = asyncio.create_task(app._expiry_sweeper(cast(SandboxState, state)))
+        task = asyncio.create_task(expiry.sweep_forever(cast(SandboxState, state)))
         while len(passes) < 3 and not task.done():
             await asyncio.sleep(0.005)
         assert not task.done(), "the sweeper stopped after a failing pass"

@@ -11,8 +11,8 @@ from provider_sandbox.config import (
     ConfigError,
     SandboxConfig,
 )
-from provider_sandbox.forms import FormError, parse_form
-from provider_sandbox.tests.conftest import stripe_form, stripe_params
+from provider_sandbox.stripe.forms import FormError, parse_form
+from provider_sandbox.tests.helpers import stripe_form, stripe_params
 
 
 def test_parses_the_sdk_encoding_into_nested_structures() -> None:

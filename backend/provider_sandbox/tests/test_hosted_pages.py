@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from provider_sandbox.tests.conftest import Sandbox, wait_until
+from provider_sandbox.tests.helpers import Sandbox
+from testing.net import wait_until
 
 
 @dataclass
@@ -113,7 +114,7 @@ def test_stripe_pay_with_the_success_card(sandbox: Sandbox) -> None:
     assert response.headers["location"] == (
         f"http://127.0.0.1:5173/checkout/return?x=1&session_id={session['id']}"
     )
-    stored = sandbox.state.stripe_sessions[session["id"]]
+    stored = sandbox.stripe.sessions[session["id"]]
     assert (stored.status, stored.payment_status) == ("complete", "paid")
     wait_until(lambda: len(sandbox.receiver.on("/stripe")) == 1)
     assert json.loads(sandbox.receiver.on("/stripe")[0].body)["type"] == "checkout.session.completed"
@@ -139,7 +140,7 @@ def test_stripe_declined_card_stays_open(sandbox: Sandbox, card: str, message: s
     accessible(page)
     assert any(message in alert for alert in page.alerts), page.alerts
     assert page.buttons == ["Pay", "Cancel"]  # the shopper can retry or cancel
-    assert sandbox.state.stripe_sessions[session["id"]].status == "open"
+    assert sandbox.stripe.sessions[session["id"]].status == "open"
     retry = sandbox.client.post(f"{path_of(session['url'])}/pay", data={"card_number": "4242424242424242"})
     assert retry.status_code == 303
     wait_until(lambda: len(sandbox.receiver.on("/stripe")) == 1)
@@ -151,7 +152,7 @@ def test_stripe_cancel_returns_to_cancel_url_and_keeps_the_session_open(sandbox:
     response = sandbox.client.post(f"{path_of(session['url'])}/cancel")
     assert response.status_code == 303
     assert response.headers["location"] == "http://127.0.0.1:5173/checkout/cancelled?x=1"
-    assert sandbox.state.stripe_sessions[session["id"]].status == "open"
+    assert sandbox.stripe.sessions[session["id"]].status == "open"
 
 
 def test_stripe_expired_page_times_out(sandbox: Sandbox) -> None:
@@ -163,7 +164,7 @@ def test_stripe_expired_page_times_out(sandbox: Sandbox) -> None:
     assert page.links == [("Return to the merchant", "http://127.0.0.1:5173/checkout/cancelled?x=1")]
     pay = sandbox.client.post(f"{path_of(session['url'])}/pay", data={"card_number": "4242424242424242"})
     assert "timed out" in read_page(pay.text).h1
-    assert sandbox.state.stripe_sessions[session["id"]].payment_status == "unpaid"
+    assert sandbox.stripe.sessions[session["id"]].payment_status == "unpaid"
 
 
 def test_unknown_page_is_404(sandbox: Sandbox) -> None:
@@ -198,14 +199,14 @@ def test_truemed_survey_pay_then_captured_after_the_delay(sandbox: Sandbox) -> N
     response = sandbox.client.post(f"{path_of(session['redirect_url'])}/pay", data={"action": "pay"})
     assert response.status_code == 303
     assert response.headers["location"].endswith(f"truemed_session_id={session['id']}")
-    assert sandbox.state.truemed_sessions[session["id"]].status == "processing"
+    assert sandbox.truemed.sessions[session["id"]].status == "processing"
     wait_until(lambda: len(sandbox.receiver.on("/truemed")) == 2)
     assert time.monotonic() - started >= 0.05  # SANDBOX_TRUEMED_CAPTURE_DELAY_SECONDS in these tests
     assert [json.loads(r.body)["status"] for r in sandbox.receiver.on("/truemed")] == [
         "processing",
         "captured",
     ]
-    assert sandbox.state.truemed_sessions[session["id"]].status == "captured"
+    assert sandbox.truemed.sessions[session["id"]].status == "captured"
     # The old link now says what happened (not "under review" any more).
     assert read_page(sandbox.client.get(path_of(session["redirect_url"])).text).h1 == "Payment complete"
 
@@ -229,7 +230,7 @@ def test_truemed_cancel_then_old_link_times_out(sandbox: Sandbox) -> None:
     response = sandbox.client.post(f"{path_of(session['redirect_url'])}/cancel")
     assert response.status_code == 303
     assert response.headers["location"] == "http://127.0.0.1:5173/checkout/cancelled?x=1"
-    assert sandbox.state.truemed_sessions[session["id"]].status == "canceled"
+    assert sandbox.truemed.sessions[session["id"]].status == "canceled"
     wait_until(lambda: len(sandbox.receiver.on("/truemed")) == 1)
     page = read_page(sandbox.client.get(path_of(session["redirect_url"])).text)
     assert "timed out" in page.h1
@@ -250,4 +251,4 @@ def test_control_capture_wins_over_a_pending_review(make_sandbox: Any) -> None:
         "POST", f"/truemed/payment_sessions/{session['id']}/complete", json={"outcome": "captured"}
     )
     wait_until(lambda: not sandbox.state.background)
-    assert sandbox.state.truemed_sessions[session["id"]].status == "captured"
+    assert sandbox.truemed.sessions[session["id"]].status == "captured"

@@ -17,7 +17,8 @@ import httpx
 import pytest
 import stripe
 
-from provider_sandbox.tests.conftest import Receiver, free_port, wait_until
+from provider_sandbox.tests.helpers import Receiver, stripe_params
+from testing.net import free_port, served, wait_until
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
 STRIPE_WHSEC = "whsec_process_test"
@@ -56,30 +57,17 @@ def running(_receiver_server: Receiver, tmp_path_factory: pytest.TempPathFactory
         "LOG_LEVEL": "INFO",
     }
     log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "provider_sandbox"], cwd=BACKEND_DIR, env=env, stdout=sink, stderr=sink
-        )
     url = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"sandbox exited: {log.read_text()}")
         try:
             return httpx.get(f"{url}/_sandbox/health", timeout=1).status_code == 200
         except httpx.TransportError:
             return False
 
-    try:
-        wait_until(healthy, timeout=20)
+    command = [sys.executable, "-m", "provider_sandbox"]
+    with served(command, cwd=BACKEND_DIR, env=env, log=log, ready=healthy, timeout=20) as process:
         yield Running(url, process, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture
@@ -101,23 +89,9 @@ def client(sandbox: Running) -> Iterator[stripe.StripeClient]:
 
 
 def params(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "mode": "payment",
-        "line_items": [
-            {
-                "quantity": 1,
-                "price_data": {"currency": "usd", "unit_amount": 15000, "product_data": {"name": "Visit"}},
-            }
-        ],
-        "success_url": "http://127.0.0.1:5173/checkout/return?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": "http://127.0.0.1:5173/checkout/cancelled",
-        "client_reference_id": "ps-1",
-        "customer_email": "jane@example.com",
-        "metadata": {"appointment_id": "a-1", "payment_session_id": "ps-1"},
-        "expires_at": int(time.time()) + 3600,
-    }
-    base.update(overrides)
-    return base
+    """A create body as the stripe SDK takes it (the shared one, with this module's metadata)."""
+    metadata = {"appointment_id": "a-1", "payment_session_id": "ps-1"}
+    return stripe_params(**{"metadata": metadata, **overrides})
 
 
 def test_sdk_create_retrieve_expire(

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from provider_sandbox.tests.conftest import STRIPE_AUTH, Sandbox, stripe_form, stripe_params, wait_until
+from provider_sandbox.tests.helpers import STRIPE_AUTH, Sandbox, stripe_form, stripe_params
+from testing.net import wait_until
 
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "stripe_fixtures3_subset.json").read_text())
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -119,7 +120,7 @@ def test_authentication(sandbox: Sandbox, headers: dict[str, str]) -> None:
     )
     assert response.status_code == 401
     assert error_of(response)["type"] == "invalid_request_error"
-    assert sandbox.state.stripe_sessions == {}
+    assert sandbox.stripe.sessions == {}
     assert sandbox.client.get("/stripe/v1/checkout/sessions/x", headers=headers).status_code == 401
 
 
@@ -183,7 +184,7 @@ def test_stripe_rules(sandbox: Sandbox, overrides: dict[str, Any], param: str) -
     assert error["type"] == "invalid_request_error"
     assert error["param"] == param
     assert error["message"]
-    assert sandbox.state.stripe_sessions == {}
+    assert sandbox.stripe.sessions == {}
 
 
 def test_several_line_items_add_up(sandbox: Sandbox) -> None:
@@ -208,7 +209,7 @@ def test_same_key_same_parameters_replays_the_first_answer(sandbox: Sandbox) -> 
     assert second.status_code == first.status_code == 200
     assert second.json() == first.json()
     assert second.headers["Idempotent-Replayed"] == "true"
-    assert len(sandbox.state.stripe_sessions) == 1
+    assert len(sandbox.stripe.sessions) == 1
     assert sandbox.control("GET", "/sessions")["creates_per_idempotency_key"] == {"k-1": 1}
 
 
@@ -220,7 +221,7 @@ def test_same_key_different_parameters_is_an_idempotency_error(sandbox: Sandbox)
     )
     assert changed.status_code == 400
     assert error_of(changed)["type"] == "idempotency_error"
-    assert len(sandbox.state.stripe_sessions) == 1
+    assert len(sandbox.stripe.sessions) == 1
 
 
 def test_same_key_on_another_endpoint_is_an_idempotency_error(sandbox: Sandbox) -> None:
@@ -298,7 +299,7 @@ def test_refund_idempotency(sandbox: Sandbox) -> None:
     first = _refund(sandbox, "r-1", payment_intent=intent, amount=1000)
     again = _refund(sandbox, "r-1", payment_intent=intent, amount=1000)
     assert again.json()["id"] == first.json()["id"]
-    assert sandbox.state.payment_intents[intent].amount_refunded == 1000
+    assert sandbox.stripe.payment_intents[intent].amount_refunded == 1000
     changed = _refund(sandbox, "r-1", payment_intent=intent, amount=2000)
     assert error_of(changed)["type"] == "idempotency_error"
 

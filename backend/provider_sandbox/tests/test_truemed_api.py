@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from provider_sandbox.tests.conftest import TRUEMED_AUTH, Sandbox, SandboxFactory, truemed_body, wait_until
+from provider_sandbox.tests.helpers import TRUEMED_AUTH, Sandbox, SandboxFactory, truemed_body
+from testing.net import wait_until
 
 API = "/truemed/payments/v1"
 
@@ -61,7 +62,7 @@ def test_fee_matches_the_observed_sandbox_fee(sandbox: Sandbox) -> None:
 
 def test_session_id_template_is_filled_in(sandbox: Sandbox) -> None:
     created = sandbox.truemed_session(failure_url="http://shop.test/fail?s={{payment_session_id}}")
-    stored = sandbox.state.truemed_sessions[created["id"]]
+    stored = sandbox.truemed.sessions[created["id"]]
     assert stored.success_url.endswith(f"truemed_session_id={created['id']}")
     assert stored.failure_url == f"http://shop.test/fail?s={created['id']}"
 
@@ -116,7 +117,7 @@ def test_sum_rule_with_item_and_order_details(sandbox: Sandbox) -> None:
 )
 def test_create_errors(sandbox: Sandbox, overrides: dict[str, Any], code: str) -> None:
     assert error_of(sandbox.truemed_create(**overrides), 400) == code
-    assert sandbox.state.truemed_sessions == {}
+    assert sandbox.truemed.sessions == {}
 
 
 def test_body_must_be_a_json_object(sandbox: Sandbox) -> None:
@@ -162,7 +163,7 @@ def test_same_key_same_body_returns_the_same_session(sandbox: Sandbox) -> None:
     body = truemed_body(idempotency_key="cart-1")
     first = sandbox.truemed_session(**body)
     assert sandbox.truemed_session(**body) == first
-    assert len(sandbox.state.truemed_sessions) == 1
+    assert len(sandbox.truemed.sessions) == 1
     assert sandbox.control("GET", "/sessions")["creates_per_idempotency_key"] == {"cart-1": 1}
 
 
@@ -170,7 +171,7 @@ def test_same_key_different_body_is_refused(sandbox: Sandbox) -> None:
     sandbox.truemed_session(idempotency_key="cart-2")
     changed = sandbox.truemed_create(idempotency_key="cart-2", customer_name="Someone Else")
     assert error_of(changed, 400) == "IdempotencyKeyReused"
-    assert len(sandbox.state.truemed_sessions) == 1
+    assert len(sandbox.truemed.sessions) == 1
 
 
 def test_cancel_only_while_pending(sandbox: Sandbox) -> None:

@@ -10,7 +10,7 @@ import time
 import pytest
 import stripe
 
-from provider_sandbox.tests.conftest import STRIPE_WHSEC, TRUEMED_WHSEC, Sandbox, SandboxFactory
+from provider_sandbox.tests.helpers import STRIPE_WHSEC, TRUEMED_WHSEC, Sandbox, SandboxFactory
 from provider_sandbox.webhooks import signature_header
 
 

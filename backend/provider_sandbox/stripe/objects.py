@@ -7,69 +7,16 @@ real object carries; values the sandbox does not model are null or Stripe's defa
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
-from provider_sandbox.config import STRIPE_API_VERSION
+from provider_sandbox.config import STRIPE_API_VERSION, SandboxConfig
+from provider_sandbox.events import WebhookEvent, WebhookTarget
 from provider_sandbox.ids import stripe_id
-from provider_sandbox.store import SandboxState, WebhookEvent
+from provider_sandbox.store import SandboxState
+from provider_sandbox.stripe.models import PaymentIntentRecord, StripeRefund, StripeSession, stripe_store
+from provider_sandbox.webhooks import signature_header
 
-SESSION_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
-
-
-@dataclass
-class StripeSession:
-    id: str
-    created: int
-    expires_at: int
-    amount_subtotal: int
-    amount_total: int
-    currency: str
-    line_items: list[dict[str, Any]]
-    success_url: str
-    cancel_url: str | None
-    client_reference_id: str | None
-    customer_email: str | None
-    metadata: dict[str, str]
-    idempotency_key: str | None
-    mode: str = "payment"
-    status: str = "open"
-    payment_status: str = "unpaid"
-    payment_intent: str | None = None
-    declines: list[dict[str, Any]] = field(default_factory=list)
-    shopper_cancels: int = 0
-    events: list[WebhookEvent] = field(default_factory=list)
-
-    @property
-    def product_name(self) -> str:
-        names = [str(item["price_data"]["product_data"]["name"]) for item in self.line_items]
-        return ", ".join(names)
-
-    def success_redirect(self) -> str:
-        return self.success_url.replace(SESSION_PLACEHOLDER, self.id)
-
-
-@dataclass
-class PaymentIntentRecord:
-    id: str
-    charge_id: str
-    session_id: str
-    amount: int
-    currency: str
-    amount_refunded: int = 0
-
-
-@dataclass
-class StripeRefund:
-    id: str
-    amount: int
-    currency: str
-    charge: str
-    payment_intent: str
-    reason: str | None
-    metadata: dict[str, str]
-    created: int
-    balance_transaction: str = field(default_factory=lambda: stripe_id("txn_"))
+WEBHOOK_USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 
 
 def hosted_url(state: SandboxState, session_id: str) -> str:
@@ -192,6 +139,21 @@ def refund_object(r: StripeRefund) -> dict[str, Any]:
     }
 
 
+def webhook_target(config: SandboxConfig) -> WebhookTarget:
+    """`Stripe-Signature: t=<unix>,v1=<hex>` keyed with the whole `whsec_...` secret; any 2xx is delivered
+    (https://docs.stripe.com/webhooks#verify-manually)."""
+
+    def headers(body: bytes, now: int) -> dict[str, str]:
+        return {
+            "User-Agent": WEBHOOK_USER_AGENT,
+            "Stripe-Signature": signature_header(body, config.stripe_webhook_secret, now),
+        }
+
+    return WebhookTarget(
+        url=config.stripe_webhook_url, headers=headers, accepted=lambda code: 200 <= code < 300
+    )
+
+
 def make_event(
     state: SandboxState,
     s: StripeSession,
@@ -223,6 +185,7 @@ def make_event(
         status=f"{s.status}/{s.payment_status}",
         body=body,
         created=created,
+        target=webhook_target(state.config),
     )
     s.events.append(notice)
     return notice
@@ -236,7 +199,7 @@ def _new_payment_intent(state: SandboxState, s: StripeSession) -> None:
         amount=s.amount_total,
         currency=s.currency,
     )
-    state.payment_intents[intent.id] = intent
+    stripe_store(state).payment_intents[intent.id] = intent
     s.payment_intent = intent.id
 
 
@@ -272,16 +235,6 @@ def mark_expired(
     return make_event(
         state, s, "checkout.session.expired", request_id=request_id, idempotency_key=idempotency_key
     )
-
-
-def expire_due(state: SandboxState) -> list[WebhookEvent]:
-    """Stripe expires open sessions at expires_at by itself and announces it."""
-    now = state.now()
-    return [
-        mark_expired(state, s)
-        for s in state.stripe_sessions.values()
-        if s.status == "open" and s.expires_at <= now
-    ]
 
 
 def record_decline(state: SandboxState, s: StripeSession, *, card_last4: str, reason: str) -> None:

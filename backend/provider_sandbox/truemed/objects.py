@@ -1,76 +1,22 @@
-"""Truemed payment sessions, their status changes, and the webhook each change sends.
+"""Truemed's objects (payment session), its status changes, and the webhook each change sends.
 
-Statuses (developers.truemed.com): pending -> processing (details entered, under review) -> captured or
-rejected; pending -> canceled through the cancel API. Every change sends `payment_session_complete`.
+Every status change sends `payment_session_complete`, cancels included (developers.truemed.com).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
+from provider_sandbox.config import SandboxConfig
+from provider_sandbox.events import WebhookEvent, WebhookTarget
 from provider_sandbox.ids import iso, stripe_id
-from provider_sandbox.store import SandboxState, WebhookEvent
+from provider_sandbox.store import SandboxState
+from provider_sandbox.truemed.models import TruemedSession
+from provider_sandbox.webhooks import signature_header
 
 EVENT_TYPE = "payment_session_complete"
-SUMMARY = {
-    "pending": "Incomplete",
-    "processing": "Processing",
-    "captured": "Captured",
-    "rejected": "Rejected",
-    "canceled": "Canceled",
-}
-# Observed in Truemed's sandbox: a $38.00 fee on a $600.00 order (19/300 of the total).
-FEE_NUMERATOR, FEE_DENOMINATOR = 19, 300
-
-
-@dataclass
-class TruemedRefund:
-    refund_id: str
-    amount: int
-    reason: str
-    created_at: float
-
-
-@dataclass
-class TruemedSession:
-    id: str
-    created_at: float
-    total_amount: int
-    order_items: list[dict[str, Any]]
-    amount_details: dict[str, int]
-    success_url: str
-    failure_url: str | None
-    idempotency_key: str | None
-    customer_email: str | None
-    customer_name: str | None
-    customer_state: str | None
-    metadata: str | None
-    kind: str = "one_time_payment"
-    status: str = "pending"
-    authorize_amount: int = 0
-    capture_amount: int = 0
-    authorized_on: float | None = None
-    captured_on: float | None = None
-    survey_done: bool = False
-    refunds: list[TruemedRefund] = field(default_factory=list)
-    events: list[WebhookEvent] = field(default_factory=list)
-
-    @property
-    def refunded_amount(self) -> int:
-        return sum(r.amount for r in self.refunds)
-
-    @property
-    def status_summary(self) -> str:
-        if self.refunds:
-            return "Refunded" if self.refunded_amount >= self.capture_amount else "Partially Refunded"
-        return SUMMARY.get(self.status, self.status.title())
-
-    @property
-    def truemed_fee(self) -> int:
-        return (self.total_amount * FEE_NUMERATOR + FEE_DENOMINATOR // 2) // FEE_DENOMINATOR
 
 
 def hosted_url(state: SandboxState, session_id: str) -> str:
@@ -101,6 +47,19 @@ def session_object(s: TruemedSession) -> dict[str, Any]:
     }
 
 
+def webhook_target(config: SandboxConfig) -> WebhookTarget:
+    """Legacy: `x-truemed-api-key: <secret>`; signed: `x-truemed-signature: t=<unix>,v1=<hex>` over
+    `"{t}.{body}"` (the header grammar is our documented guess). Only 204 counts as delivered (Truemed's
+    documented answer)."""
+
+    def headers(body: bytes, now: int) -> dict[str, str]:
+        if config.truemed_webhook_mode == "signed":
+            return {"x-truemed-signature": signature_header(body, config.truemed_webhook_secret, now)}
+        return {"x-truemed-api-key": config.truemed_webhook_secret}
+
+    return WebhookTarget(url=config.truemed_webhook_url, headers=headers, accepted=lambda code: code == 204)
+
+
 def _webhook(state: SandboxState, s: TruemedSession) -> WebhookEvent:
     """The notification for the session's current status, in the configured webhook mode."""
     data = {
@@ -126,6 +85,7 @@ def _webhook(state: SandboxState, s: TruemedSession) -> WebhookEvent:
         status=s.status,
         body=json.dumps(payload, separators=(",", ":")).encode(),
         created=state.now(),
+        target=webhook_target(state.config),
     )
     s.events.append(event)
     return event

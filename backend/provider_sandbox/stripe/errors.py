@@ -1,0 +1,62 @@
+"""Stripe's error shape `{"error": {"type", "code", "message", "param"}}` (+ `doc_url` when there is a code),
+so the real SDK raises its own exception classes (https://docs.stripe.com/api/errors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DOC_URL = "https://stripe.com/docs/error-codes/"
+
+
+class StripeApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type_: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+        validation: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message, self.type, self.code, self.param = status, message, type_, code, param
+        # Stripe saves no idempotent result when the parameters failed validation (the endpoint never
+        # started executing); errors raised while executing are saved and replayed.
+        self.validation = validation
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"type": self.type, "code": self.code, "message": self.message}
+        error["param"] = self.param
+        if self.code:
+            error["doc_url"] = DOC_URL + self.code
+        return {"error": error}
+
+
+def injected_error_body() -> dict[str, Any]:
+    """The 500 answer of an injected outage (SDK: stripe.APIError)."""
+    message = "An unknown error occurred (injected by the provider sandbox)."
+    return StripeApiError(500, message, type_="api_error").body()
+
+
+def missing(param: str) -> StripeApiError:
+    return StripeApiError(
+        400, f"Missing required param: {param}.", code="parameter_missing", param=param, validation=True
+    )
+
+
+def invalid(param: str, message: str, code: str = "parameter_invalid_empty") -> StripeApiError:
+    return StripeApiError(400, message, code=code, param=param, validation=True)
+
+
+def no_such(
+    kind: str, value: object, param: str, *, status: int = 400, sandbox_supports: str | None = None
+) -> StripeApiError:
+    """`resource_missing`: the object the request names does not exist. With `sandbox_supports`, the request
+    named a kind of object the sandbox never holds: a validation error (the endpoint did not start)."""
+    message = f"No such {kind}: '{value}'"
+    if sandbox_supports:
+        message += f". The sandbox supports {sandbox_supports} only."
+    return StripeApiError(
+        status, message, code="resource_missing", param=param, validation=sandbox_supports is not None
+    )

@@ -1,0 +1,36 @@
+"""Truemed's error shape `{"error": "<PascalCaseEnum>", "message": "<text>"}`.
+
+Enums Truemed does not document are our choices, listed in docs/sandbox.md ("Truemed: documented choices").
+"""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse
+
+
+class TruemedError(Exception):
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+    def response(self) -> JSONResponse:
+        return JSONResponse({"error": self.error, "message": self.message}, status_code=self.status)
+
+
+def injected_error_body() -> dict[str, str]:
+    """The 500 answer of an injected outage."""
+    return {"error": "ServerError", "message": "Injected by the provider sandbox: retry with the same key"}
+
+
+def missing(name: str) -> TruemedError:
+    return TruemedError(400, "MissingField", f"Missing required field: {name}")
+
+
+def invalid(name: str, why: str) -> TruemedError:
+    # choice: Truemed's enum for a wrongly typed field is not documented; "InvalidField" names it.
+    return TruemedError(400, "InvalidField", f"Invalid field {name}: {why}")
+
+
+def key_reused(message: str) -> TruemedError:
+    # choice: the docs say "same key -> same session" only; a changed body is refused.
+    return TruemedError(400, "IdempotencyKeyReused", message)
