@@ -8,7 +8,6 @@ nothing. Run: `make bench`.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,15 +26,10 @@ from timing import summary  # noqa: E402  (bench/ is on sys.path: the script's o
 from sofia_checkout.payments.providers.base import CreateSessionRequest  # noqa: E402
 from sofia_checkout.payments.providers.stripe_checkout.adapter import StripeCheckoutProvider  # noqa: E402
 from sofia_checkout.payments.providers.truemed.adapter import TruemedProvider  # noqa: E402
+from testing.net import free_port, wait_until  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "200"))
 KEY, WHSEC, TM_KEY, TM_WHSEC = "sk_test_bench", "whsec_bench", "tm_bench_key", "tm_bench_whsec"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_sandbox() -> tuple[str, subprocess.Popen[bytes]]:
@@ -59,14 +53,19 @@ def start_sandbox() -> tuple[str, subprocess.Popen[bytes]]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+
+    def healthy() -> bool:
         try:
-            if httpx.get(f"{url}/_sandbox/health", timeout=1).status_code == 200:
-                return url, process
+            return httpx.get(f"{url}/_sandbox/health", timeout=1).status_code == 200
         except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("the sandbox did not start")
+            return False
+
+    try:
+        wait_until(healthy, timeout=20, what="the sandbox to start", interval=0.05)
+    except AssertionError as exc:
+        process.kill()
+        raise SystemExit("the sandbox did not start") from exc
+    return url, process
 
 
 def request(i: int) -> CreateSessionRequest:
