@@ -3,6 +3,7 @@ import { Link } from 'react-router';
 import { useAppointment } from '@/api/get-appointment';
 import { useAnnouncement } from '@/components/announcer';
 import { AppointmentLoadError } from '@/components/api-error-alert';
+import { appointmentStatusCopy } from '@/components/appointment-status-copy';
 import { AppointmentSummary } from '@/components/appointment-summary';
 import { Loading } from '@/components/loading';
 import { PaymentOptions } from '@/components/payment-options';
@@ -10,67 +11,40 @@ import { paths } from '@/config/paths';
 import type { AppointmentOutput } from '@/lib/api/generated';
 import { formatDateTime } from '@/lib/format';
 
-function StateNotice({ appointment }: { appointment: AppointmentOutput }) {
-  switch (appointment.status) {
-    case 'confirmed':
-      return (
-        <div className="notice notice-success">
-          <h2>This appointment is already paid and confirmed</h2>
-          <p>There is nothing more to pay.</p>
-        </div>
-      );
-    case 'payment_processing':
-      return (
-        <div className="notice notice-info">
-          <h2>Payment received, under HSA/FSA review</h2>
-          <p>
-            A practitioner is reviewing your health survey. If HSA/FSA use is approved, your appointment is confirmed; if
-            not, you can pay by card instead. There is nothing to do now.
-          </p>
-          <p>
-            <Link to={paths.checkoutReturn.href(appointment.id)}>See the payment status</Link>
-          </p>
-        </div>
-      );
-    case 'expired':
-      return (
-        <div className="notice notice-warning">
-          <h2>This booking has expired</h2>
-          <p>The time was held for a limited period and has been released. Nothing was charged.</p>
-          <p>
-            <Link className="button button-primary" to={paths.book.href()}>
-              Book again
-            </Link>
-          </p>
-        </div>
-      );
-    case 'cancelled':
-      return (
-        <div className="notice notice-warning">
-          <h2>This appointment was cancelled</h2>
-          <p>
-            <Link className="button button-primary" to={paths.book.href()}>
-              Book again
-            </Link>
-          </p>
-        </div>
-      );
-    case 'pending_payment':
-      return null;
-  }
-}
-
-const stateAnnouncements: Record<AppointmentOutput['status'], string> = {
-  pending_payment: 'Ready to pay.',
-  payment_processing: 'Payment received, under HSA/FSA review.',
-  confirmed: 'This appointment is already paid and confirmed.',
-  expired: 'This booking has expired.',
-  cancelled: 'This appointment was cancelled.',
+const noticeTone: Record<Exclude<AppointmentOutput['status'], 'pending_payment'>, string> = {
+  confirmed: 'notice-success',
+  payment_processing: 'notice-info',
+  expired: 'notice-warning',
+  cancelled: 'notice-warning',
 };
+
+function StateNotice({ appointment }: { appointment: AppointmentOutput }) {
+  const { status } = appointment;
+  if (status === 'pending_payment') return null;
+  const copy = appointmentStatusCopy[status];
+  return (
+    <div className={`notice ${noticeTone[status]}`}>
+      <h2>{copy.title}</h2>
+      {copy.detail ? <p>{copy.detail}</p> : null}
+      {status === 'payment_processing' ? (
+        <p>
+          <Link to={paths.checkoutReturn.href(appointment.id)}>See the payment status</Link>
+        </p>
+      ) : null}
+      {status === 'expired' || status === 'cancelled' ? (
+        <p>
+          <Link className="button button-primary" to={paths.book.href()}>
+            Book again
+          </Link>
+        </p>
+      ) : null}
+    </div>
+  );
+}
 
 export function CheckoutView({ appointmentId }: { appointmentId: string }) {
   const query = useAppointment(appointmentId);
-  useAnnouncement(query.data ? stateAnnouncements[query.data.status] : null);
+  useAnnouncement(query.data ? `${appointmentStatusCopy[query.data.status].title}.` : null);
 
   if (query.isPending) return <Loading label="Loading your appointment…" />;
   if (query.isError) {

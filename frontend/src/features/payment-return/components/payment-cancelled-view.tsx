@@ -2,11 +2,11 @@ import { Link } from 'react-router';
 
 import { useAppointment } from '@/api/get-appointment';
 import { ApiErrorAlert } from '@/components/api-error-alert';
+import { appointmentStatusCopy } from '@/components/appointment-status-copy';
 import { AppointmentSummary } from '@/components/appointment-summary';
 import { Loading } from '@/components/loading';
 import { PaymentOptions } from '@/components/payment-options';
 import { paths } from '@/config/paths';
-import type { AppointmentStatusEnum } from '@/lib/api/generated';
 
 /** Where the provider sends the patient back after "Cancel" (or a failure page). */
 export function PaymentCancelledView({ appointmentId }: { appointmentId: string | null }) {
@@ -24,13 +24,6 @@ export function PaymentCancelledView({ appointmentId }: { appointmentId: string 
   );
 }
 
-const statusLines: Record<Exclude<AppointmentStatusEnum, 'pending_payment'>, string> = {
-  payment_processing: 'Your HSA/FSA payment was received and is under review.',
-  confirmed: 'This appointment is already paid and confirmed.',
-  expired: 'This booking has expired. Nothing was charged.',
-  cancelled: 'This appointment was cancelled.',
-};
-
 function TryAgain({ appointmentId }: { appointmentId: string }) {
   const query = useAppointment(appointmentId, { staleTime: 0 });
   if (query.isPending) return <Loading label="Loading your appointment…" />;
@@ -41,7 +34,7 @@ function TryAgain({ appointmentId }: { appointmentId: string }) {
     // Said only from what the server knows: after Back from a paid page, "nothing was charged" would be false.
     return (
       <>
-        <p className="lead">{statusLines[appointment.status]}</p>
+        <p className="lead">{appointmentStatusCopy[appointment.status].sentence}</p>
         <p>
           <Link className="button button-primary" to={paths.checkout.href(appointment.id)}>
             See your appointment

@@ -5,6 +5,7 @@ import { Link } from 'react-router';
 import { appointmentQueryKey, useAppointment } from '@/api/get-appointment';
 import { useAnnouncement } from '@/components/announcer';
 import { ApiErrorAlert, AppointmentLoadError } from '@/components/api-error-alert';
+import { detailAfterPayment, titleAfterPayment } from '@/components/appointment-status-copy';
 import { AppointmentSummary } from '@/components/appointment-summary';
 import { Loading } from '@/components/loading';
 import { PageHeading } from '@/components/page-heading';
@@ -22,20 +23,25 @@ export interface ReturnParams {
   paymentSessionId: string | null;
 }
 
-const headings: Record<ReturnState['kind'], string> = {
-  waiting: 'Checking your payment',
-  confirmed: 'Your appointment is confirmed',
-  review: 'Payment received, under HSA/FSA review',
-  failed: 'Your payment did not go through',
-  payment_cancelled: 'Payment cancelled',
-  session_expired: 'Your payment session timed out',
-  expired: 'This booking has expired',
-  cancelled: 'This appointment was cancelled',
-};
-
+/** States that are an appointment status take their words from the one status copy; the others are about the attempt. */
 function headingFor(state: ReturnState): string {
-  if (state.kind === 'failed' && state.provider === 'truemed') return 'Your HSA/FSA payment was not approved';
-  return headings[state.kind];
+  switch (state.kind) {
+    case 'confirmed':
+      return titleAfterPayment('confirmed');
+    case 'review':
+      return titleAfterPayment('payment_processing');
+    case 'expired':
+    case 'cancelled':
+      return titleAfterPayment(state.kind);
+    case 'failed':
+      return state.provider === 'truemed' ? 'Your HSA/FSA payment was not approved' : 'Your payment did not go through';
+    case 'waiting':
+      return 'Checking your payment';
+    case 'payment_cancelled':
+      return 'Payment cancelled';
+    case 'session_expired':
+      return 'Your payment session timed out';
+  }
 }
 
 export function PaymentReturnView({ appointmentId, paymentSessionId }: ReturnParams) {
@@ -178,17 +184,15 @@ function StateBody({
     case 'confirmed':
       return (
         <div className="notice notice-success">
-          <p>Thank you, {appointment.client_name}. Your payment was received and your visit is booked.</p>
+          <p>
+            Thank you, {appointment.client_name}. {detailAfterPayment('confirmed')}
+          </p>
         </div>
       );
     case 'review':
       return (
         <div className="notice notice-info">
-          <p>
-            Truemed received your HSA/FSA payment details and a practitioner is reviewing your health survey. If the
-            review approves HSA/FSA use, your appointment is confirmed; if not, you can pay by card instead. You can keep
-            this page open or come back later.
-          </p>
+          <p>{detailAfterPayment('payment_processing')}</p>
           {stoppedWaiting ? (
             <p className="actions">
               <button type="button" className="button button-primary" onClick={onCheckAgain}>
@@ -234,11 +238,7 @@ function StateBody({
     case 'cancelled':
       return (
         <div className="notice notice-warning">
-          <p>
-            {state.kind === 'expired'
-              ? 'The time was held for a limited period and has been released. Nothing was charged.'
-              : 'This appointment is no longer booked.'}
-          </p>
+          <p>{detailAfterPayment(state.kind)}</p>
           <p>
             <Link className="button button-primary" to={paths.book.href()}>
               Book again
