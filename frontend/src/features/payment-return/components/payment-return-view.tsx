@@ -1,8 +1,5 @@
-import { useQueryClient } from '@tanstack/react-query';
-import { useEffect } from 'react';
 import { Link } from 'react-router';
 
-import { appointmentQueryKey, useAppointment } from '@/api/get-appointment';
 import { useAnnouncement } from '@/components/announcer';
 import { ApiErrorAlert, AppointmentLoadError } from '@/components/api-error-alert';
 import { detailAfterPayment, titleAfterPayment } from '@/components/appointment-status-copy';
@@ -11,12 +8,10 @@ import { Loading } from '@/components/loading';
 import { PageHeading } from '@/components/page-heading';
 import { PaymentOptions } from '@/components/payment-options';
 import { paths } from '@/config/paths';
-import { polling } from '@/config/polling';
 import type { AppointmentOutput } from '@/lib/api/generated';
-import { savePendingAppointmentId } from '@/lib/pending-appointment';
 
-import { useSyncPaymentSession } from '../api/sync-payment-session';
-import { deriveReturnState, nextPollDelay, type ReturnState } from '../return-state';
+import { usePaymentStatus } from '../hooks/use-payment-status';
+import type { ReturnState } from '../return-state';
 
 export interface ReturnParams {
   appointmentId: string | null;
@@ -62,59 +57,8 @@ export function PaymentReturnView({ appointmentId, paymentSessionId }: ReturnPar
 }
 
 function PaymentStatus({ appointmentId, paymentSessionId }: { appointmentId: string; paymentSessionId: string | null }) {
-  const queryClient = useQueryClient();
-
-
-  // With the session id in the URL, sync first so the first read already reflects the provider.
-  // Without it (refresh, new tab), read the appointment first, then sync its latest session.
-  const syncFromUrl = useSyncPaymentSession(paymentSessionId);
-  const appointment = useAppointment(appointmentId, {
-    enabled: paymentSessionId === null || syncFromUrl.status !== 'pending',
-    refetchInterval: (query) => nextPollDelay(query.state.data, query.state.dataUpdateCount - 1),
-    refetchIntervalInBackground: true,
-    staleTime: 0,
-  });
-  const syncFromLatest = useSyncPaymentSession(
-    paymentSessionId === null ? (appointment.data?.latest_payment_session?.id ?? null) : null,
-  );
-  const sync = paymentSessionId === null ? syncFromLatest : syncFromUrl;
-
-  useEffect(() => {
-    if (paymentSessionId === null && sync.isSuccess) {
-      void queryClient.invalidateQueries({ queryKey: appointmentQueryKey(appointmentId) });
-    }
-  }, [appointmentId, paymentSessionId, queryClient, sync.isSuccess]);
-
-  const state = appointment.data ? deriveReturnState(appointment.data) : null;
-  const updates = queryClient.getQueryState(appointmentQueryKey(appointmentId))?.dataUpdateCount ?? 0;
-  // isFetching is read so that the render after the last poll (same data) still happens.
-  const stoppedWaiting =
-    !appointment.isFetching &&
-    ((state?.kind === 'waiting' && updates > polling.maxOpenPolls) ||
-      (state?.kind === 'review' && updates > polling.maxReviewPolls));
+  const { appointment, sync, state, stoppedWaiting, checkAgain } = usePaymentStatus(appointmentId, paymentSessionId);
   useAnnouncement(state ? headingFor(state) : null);
-
-  // Remember the appointment only once the server knows it and its payment is in progress: an old or bogus
-  // link must not replace the payment this browser is making.
-  const status = appointment.data?.status;
-  useEffect(() => {
-    if (status === 'pending_payment' || status === 'payment_processing') savePendingAppointmentId(appointmentId);
-  }, [appointmentId, status]);
-
-  // While it is still undecided, every few polls ask the server to re-check with the provider too.
-  const unsettled = state?.kind === 'waiting' || state?.kind === 'review';
-  const { refetch: resync, isFetching: resyncing } = sync;
-  const canResync = (paymentSessionId ?? appointment.data?.latest_payment_session?.id ?? null) !== null;
-  useEffect(() => {
-    if (unsettled && canResync && !resyncing && updates > 0 && updates % polling.resyncEvery === 0) void resync();
-    // Only a new poll result should trigger it.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [updates]);
-
-  const checkAgain = async () => {
-    if (canResync) await resync();
-    await appointment.refetch();
-  };
 
   if (appointment.isError && !appointment.data) {
     return (
