@@ -1,0 +1,216 @@
+"""respx doubles of Stripe and Truemed on hosts no test can reach, and the bodies they answer with.
+
+The hosts, keys and webhook secrets here are the ones the root conftest's autouse fixture puts in settings.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import respx
+
+from testing.signatures import timestamped_hmac_header
+
+STRIPE_BASE = "https://stripe.test"
+STRIPE_SECRET_KEY = "sk_test_fixture"  # noqa: S105 - a test value, like the ones below
+STRIPE_WHSEC = "whsec_test_fixture"
+TRUEMED_BASE = "https://truemed.test"
+TRUEMED_KEY = "tm_key_fixture"
+TRUEMED_WHSEC = "tm_whsec_fixture"
+# Truemed's legacy webhook authentication: the shared secret in a header (send_truemed_webhook's headers).
+TRUEMED_LEGACY_AUTH = {"x-truemed-api-key": TRUEMED_WHSEC}
+
+# Anything respx may answer a route with: a response, an exception to raise, or a function of the request.
+Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
+
+
+def session_request_fields(**overrides: Any) -> dict[str, Any]:
+    """Keyword arguments for the adapters' CreateSessionRequest: Jane Doe's initial consultation, fresh ids
+    and idempotency key, an hour to pay. `overrides` replace fields."""
+    fields: dict[str, Any] = {
+        "payment_session_id": str(uuid.uuid4()),
+        "appointment_id": str(uuid.uuid4()),
+        "idempotency_key": f"test-{uuid.uuid4()}",
+        "amount_cents": 15000,
+        "currency": "usd",
+        "sku": "initial_consultation",
+        "description": "Initial consultation (60 min) with Dr. Ana Reyes",
+        "customer_email": "jane@example.com",
+        "customer_name": "Jane Doe",
+        "customer_state": "CA",
+        "success_url": "http://127.0.0.1:5173/checkout/return?x=1&session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": "http://127.0.0.1:5173/checkout/cancelled?x=1",
+        "expires_at": datetime.now(UTC) + timedelta(hours=1),
+    }
+    fields.update(overrides)
+    return fields
+
+
+def stripe_session(
+    *,
+    session_id: str = "cs_test_fixture",
+    status: str = "open",
+    payment_status: str = "unpaid",
+    amount_total: int = 15000,
+    currency: str = "usd",
+    client_reference_id: str | None = None,
+    payment_intent: str | None = None,
+) -> dict[str, Any]:
+    """A Checkout Session object as Stripe returns it (one-time payment mode)."""
+    return {
+        "id": session_id,
+        "object": "checkout.session",
+        "status": status,
+        "payment_status": payment_status,
+        "amount_total": amount_total,
+        "amount_subtotal": amount_total,
+        "currency": currency,
+        "client_reference_id": client_reference_id,
+        "metadata": {},
+        "url": f"https://checkout.stripe.test/pay/{session_id}" if status == "open" else None,
+        "payment_intent": payment_intent,
+        "expires_at": int(time.time()) + 3600,
+        "livemode": False,
+        "mode": "payment",
+    }
+
+
+def stripe_paid_session(session: Mapping[str, Any], **overrides: Any) -> dict[str, Any]:
+    """The Checkout Session behind one of our payment sessions (an API answer), complete and paid."""
+    fields: dict[str, Any] = {
+        "session_id": session["provider_session_id"],
+        "status": "complete",
+        "payment_status": "paid",
+        "client_reference_id": session["id"],
+        "payment_intent": "pi_123",
+    }
+    fields.update(overrides)
+    return stripe_session(**fields)
+
+
+def stripe_event(event_type: str, session: dict[str, Any], event_id: str | None = None) -> bytes:
+    """The raw body of a Stripe event delivery about `session`."""
+    return json.dumps(
+        {
+            "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
+            "object": "event",
+            "api_version": "2026-10-28.endive",
+            "created": int(time.time()),
+            "data": {"object": session},
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "type": event_type,
+        }
+    ).encode()
+
+
+def stripe_signature(body: bytes, secret: str = STRIPE_WHSEC, timestamp: int | None = None) -> str:
+    """The Stripe-Signature header for `body`, signed with the test webhook secret unless told otherwise."""
+    return timestamped_hmac_header(body, secret, timestamp)
+
+
+def truemed_legacy_body(session_id: str, status: str) -> dict[str, Any]:
+    """A Truemed webhook body in the legacy (shared API key) mode."""
+    return {"payment_id": session_id, "status": status, "created_at": "2026-11-23T10:00:00Z", "metadata": ""}
+
+
+def _answered(route: respx.Route, answer: Answer) -> respx.Route:
+    """A response answers every call; an exception or a function is a side effect."""
+    if isinstance(answer, httpx.Response):
+        return route.mock(return_value=answer)
+    return route.mock(side_effect=answer)
+
+
+class StripeMock:
+    """respx routes for the Checkout and Refund endpoints, recording what the SDK sent."""
+
+    def __init__(self, router: respx.MockRouter) -> None:
+        self.router = router
+        self.create = router.post(f"{STRIPE_BASE}/v1/checkout/sessions")
+        self.sessions: dict[str, dict[str, Any]] = {}
+
+    def answer_create(self, **session: Any) -> None:
+        """Answer every create with a session for the amount and client_reference_id that were sent."""
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            form = dict(httpx.QueryParams(request.content.decode()))
+            body = stripe_session(
+                client_reference_id=form.get("client_reference_id"),
+                amount_total=int(form["line_items[0][price_data][unit_amount]"]),
+                **session,
+            )
+            self.sessions[body["id"]] = body
+            return httpx.Response(200, json=body)
+
+        self.create.mock(side_effect=handler)
+
+    def session_route(self, session_id: str) -> respx.Route:
+        """GET of one session, not answered yet (`.mock(...)` it)."""
+        return self.router.get(f"{STRIPE_BASE}/v1/checkout/sessions/{session_id}")
+
+    def retrieve(self, session_id: str, **fields: Any) -> respx.Route:
+        """GET of one session answers a session with these fields."""
+        return self.session_route(session_id).mock(
+            return_value=httpx.Response(200, json=stripe_session(session_id=session_id, **fields))
+        )
+
+    def expire(self, session_id: str, **fields: Any) -> respx.Route:
+        """POST .../expire answers the session, expired (Stripe expires only open sessions)."""
+        fields.setdefault("status", "expired")
+        return self.router.post(f"{STRIPE_BASE}/v1/checkout/sessions/{session_id}/expire").mock(
+            return_value=httpx.Response(200, json=stripe_session(session_id=session_id, **fields))
+        )
+
+    def refunds(self, *answers: Answer) -> respx.Route:
+        """POST /v1/refunds: one answer answers every call, several answer the calls in turn; with none, a
+        route for counting calls that must not come."""
+        route = self.router.post(f"{STRIPE_BASE}/v1/refunds")
+        if len(answers) > 1:
+            return route.mock(side_effect=list(answers))
+        return _answered(route, answers[0]) if answers else route
+
+
+class TruemedMock:
+    """respx routes for Truemed's payment session API."""
+
+    def __init__(self, router: respx.MockRouter) -> None:
+        self.router = router
+        self.create = router.post(f"{TRUEMED_BASE}/payments/v1/create_payment_session")
+
+    def answer_create(self, session_id: str | None = None) -> str:
+        """Answer creates with this (or a fresh) session id; returns it."""
+        session_id = session_id or str(uuid.uuid4())
+        self.create.mock(
+            return_value=httpx.Response(
+                200, json={"id": session_id, "redirect_url": f"https://truemed.test/pay/{session_id}"}
+            )
+        )
+        return session_id
+
+    def session_route(self, session_id: str) -> respx.Route:
+        """GET of one session, not answered yet (`.mock(...)` it)."""
+        return self.router.get(f"{TRUEMED_BASE}/payments/v1/payment_session/{session_id}")
+
+    def retrieve(self, session_id: str, status: str, total_amount: int = 15000) -> respx.Route:
+        """GET of one session answers this status and amount."""
+        return self.session_route(session_id).mock(
+            return_value=httpx.Response(
+                200, json={"id": session_id, "status": status, "total_amount": total_amount, "metadata": ""}
+            )
+        )
+
+    def cancel(self, session_id: str, answer: Answer | None = None) -> respx.Route:
+        """POST .../cancel answers `answer` (by default: cancelled)."""
+        route = self.router.post(f"{TRUEMED_BASE}/payments/v1/payment_session/{session_id}/cancel")
+        return _answered(route, answer or httpx.Response(200, json={"id": session_id}))
+
+    def refunds(self, answer: Answer) -> respx.Route:
+        """POST /payments/v1/refund answers `answer`."""
+        return _answered(self.router.post(f"{TRUEMED_BASE}/payments/v1/refund"), answer)
