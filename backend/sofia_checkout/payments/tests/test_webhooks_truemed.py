@@ -1,0 +1,194 @@
+"""Truemed webhooks: authenticated by key (legacy) or signature (signed mode), only a trigger to re-fetch the
+session, which decides; amounts checked; a failed re-fetch asks for a retry (respx-mocked Truemed)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from sofia_checkout.payments.models import PaymentSession, WebhookEvent, WebhookOutcome
+from sofia_checkout.payments.tests.helpers import appointment_status
+from testing.flows import send_truemed_webhook, started
+from testing.provider_mocks import (
+    TRUEMED_LEGACY_AUTH,
+    TRUEMED_WHSEC,
+    StripeMock,
+    TruemedMock,
+    truemed_legacy_body,
+)
+from testing.signatures import timestamped_hmac_header
+
+pytestmark = pytest.mark.django_db
+
+
+def notify(tm_id: str, status: str, client: Client | None = None) -> Any:
+    """Truemed's legacy delivery about session `tm_id` claiming `status`, with the right key."""
+    body = truemed_legacy_body(tm_id, status)
+    return send_truemed_webhook(client or Client(), body, **TRUEMED_LEGACY_AUTH)
+
+
+def test_truemed_refetches_and_applies(
+    api: APIClient, book: Any, truemed_mock: TruemedMock, csrf_client: Client
+) -> None:
+    appointment = book()
+    tm_id = truemed_mock.answer_create()
+    started(api, appointment, "truemed")
+    route = truemed_mock.retrieve(tm_id, "processing")
+    # The body claims captured; Truemed, asked directly, says processing: the re-fetch wins.
+    response = notify(tm_id, "captured", csrf_client)
+    assert response.status_code == 204
+    assert route.call_count == 1
+    assert appointment_status(appointment) == "payment_processing"
+    truemed_mock.retrieve(tm_id, "captured")
+    second = truemed_legacy_body(tm_id, "captured") | {"n": 2}
+    send_truemed_webhook(csrf_client, second, **TRUEMED_LEGACY_AUTH)
+    assert appointment_status(appointment) == "confirmed"
+
+
+@pytest.mark.parametrize("headers", [{}, {"x-truemed-api-key": "wrong"}, {"x-truemed-api-key": ""}])
+def test_truemed_bad_key_rejected(
+    api: APIClient, book: Any, truemed_mock: TruemedMock, headers: dict[str, str]
+) -> None:
+    appointment = book()
+    tm_id = truemed_mock.answer_create()
+    started(api, appointment, "truemed")
+    route = truemed_mock.retrieve(tm_id, "captured")
+    response = send_truemed_webhook(Client(), truemed_legacy_body(tm_id, "captured"), **headers)
+    assert response.status_code == 401
+    assert route.call_count == 0
+    assert appointment_status(appointment) == "pending_payment"
+
+
+def test_truemed_captured_before_processing_ends_paid(
+    api: APIClient, book: Any, truemed_mock: TruemedMock
+) -> None:
+    appointment = book()
+    tm_id = truemed_mock.answer_create()
+    started(api, appointment, "truemed")
+    truemed_mock.retrieve(tm_id, "captured")
+    notify(tm_id, "captured")
+    truemed_mock.retrieve(tm_id, "processing")  # a lagging read replica, or a late processing delivery
+    notify(tm_id, "processing")
+    assert PaymentSession.objects.get(provider_session_id=tm_id).status == "paid"
+    assert appointment_status(appointment) == "confirmed"
+
+
+def test_truemed_rejected_lets_the_shopper_pay_by_card(
+    api: APIClient, book: Any, truemed_mock: TruemedMock, stripe_mock: StripeMock
+) -> None:
+    appointment = book()
+    tm_id = truemed_mock.answer_create()
+    started(api, appointment, "truemed")
+    truemed_mock.retrieve(tm_id, "processing")
+    notify(tm_id, "processing")
+    truemed_mock.retrieve(tm_id, "rejected")
+    notify(tm_id, "rejected")
+    assert appointment_status(appointment) == "pending_payment"
+    stripe_mock.answer_create()
+    assert started(api, appointment, "stripe")["status"] == "open"
+
+
+def test_truemed_refetch_failure_asks_for_a_retry(
+    api: APIClient, book: Any, truemed_mock: TruemedMock
+) -> None:
+    appointment = book()
+    tm_id = truemed_mock.answer_create()
+    started(api, appointment, "truemed")
+    truemed_mock.session_route(tm_id).mock(
+        side_effect=[
+            httpx.ConnectError("down"),
+            httpx.Response(200, json={"id": tm_id, "status": "captured", "total_amount": 15000}),
+        ]
+    )
+    first = notify(tm_id, "captured")
+    assert first.status_code == 503
+    assert WebhookEvent.objects.get().outcome == WebhookOutcome.FAILED
+    second = notify(tm_id, "captured")
+    assert second.status_code == 204
+    assert appointment_status(appointment) == "confirmed"
+    assert WebhookEvent.objects.get().deliveries == 2
+
+
+def test_truemed_unknown_session_and_malformed(book: Any) -> None:
+    assert notify("nope", "captured").status_code == 204
+    assert WebhookEvent.objects.get().outcome == WebhookOutcome.UNKNOWN_SESSION
+    bad = send_truemed_webhook(Client(), b"{not json", **TRUEMED_LEGACY_AUTH)
+    assert bad.status_code == 400
+    no_id = send_truemed_webhook(Client(), {"status": "captured"}, **TRUEMED_LEGACY_AUTH)
+    assert no_id.status_code == 400
+
+
+def test_truemed_signed_mode(api: APIClient, book: Any, truemed_mock: TruemedMock, settings: Any) -> None:
+    settings.TRUEMED_WEBHOOK_MODE = "signed"
+    appointment = book()
+    tm_id = truemed_mock.answer_create()
+    started(api, appointment, "truemed")
+    truemed_mock.retrieve(tm_id, "captured")
+    body = json.dumps(
+        {
+            "webhook_delivery_id": "wd_1",
+            "event_type": "payment_session_complete",
+            "data": truemed_legacy_body(tm_id, "captured"),
+        }
+    ).encode()
+    # The legacy header alone is not enough in signed mode.
+    assert send_truemed_webhook(Client(), body, **TRUEMED_LEGACY_AUTH).status_code == 401
+    stale = timestamped_hmac_header(body, TRUEMED_WHSEC, timestamp=int(time.time()) - 3600)
+    assert send_truemed_webhook(Client(), body, **{"x-truemed-signature": stale}).status_code == 401
+    forged = timestamped_hmac_header(body, "wrong")
+    assert send_truemed_webhook(Client(), body, **{"x-truemed-signature": forged}).status_code == 401
+    assert appointment_status(appointment) == "pending_payment"
+    for _ in range(3):
+        signature = timestamped_hmac_header(body, TRUEMED_WHSEC)
+        ok = send_truemed_webhook(Client(), body, **{"x-truemed-signature": signature})
+        assert ok.status_code == 204
+    assert appointment_status(appointment) == "confirmed"
+    event = WebhookEvent.objects.get(dedupe_key="wd_1")
+    assert event.deliveries == 3
+
+
+@pytest.mark.parametrize(
+    "reported",
+    [
+        {"total_amount": None},
+        {"total_amount": "15000"},
+        {"total_amount": 100},
+        {"total_amount": 15000, "capture_amount": 100},
+    ],
+    ids=["amount-missing", "amount-not-an-integer", "amount-differs", "partial-capture"],
+)
+def test_truemed_captured_without_our_exact_amount_is_flagged_not_confirmed(
+    api: APIClient, book: Any, truemed_mock: TruemedMock, reported: dict[str, Any]
+) -> None:
+    appointment = book()
+    tm_id = truemed_mock.answer_create()
+    session = started(api, appointment, "truemed")
+    body = {"id": tm_id, "status": "captured", "metadata": ""} | {
+        k: v for k, v in reported.items() if v is not None
+    }
+    truemed_mock.session_route(tm_id).mock(return_value=httpx.Response(200, json=body))
+    response = notify(tm_id, "captured")
+    assert response.status_code == 204
+    stored = PaymentSession.objects.get(pk=session["id"])
+    assert stored.amount_mismatch
+    assert stored.status == "open"
+    assert appointment_status(appointment) == "pending_payment"
+
+
+def test_truemed_full_capture_confirms(api: APIClient, book: Any, truemed_mock: TruemedMock) -> None:
+    appointment = book()
+    tm_id = truemed_mock.answer_create()
+    started(api, appointment, "truemed")
+    truemed_mock.session_route(tm_id).mock(
+        return_value=httpx.Response(
+            200, json={"id": tm_id, "status": "captured", "total_amount": 15000, "capture_amount": 15000}
+        )
+    )
+    notify(tm_id, "captured")
+    assert appointment_status(appointment) == "confirmed"
