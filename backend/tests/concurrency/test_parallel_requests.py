@@ -8,37 +8,24 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
-from conftest import StripeMock, booking, slot, stripe_event, stripe_session, stripe_signature
 from sofia_checkout.appointments.models import Appointment
 from sofia_checkout.payments.models import PaymentSession, WebhookEvent
+from testing.booking import booking, slot
+from testing.flows import send_stripe_webhook, start_payment
+from testing.parallel import in_parallel
+from testing.provider_mocks import StripeMock, stripe_event, stripe_session
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 N = 50
-
-
-def in_parallel(count: int, work: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(count)
-
-    def run(i: int) -> Any:
-        try:
-            barrier.wait(timeout=30)
-            return work(i)
-        finally:
-            connections.close_all()  # each thread's own connection
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def idempotent_stripe(stripe_mock: StripeMock) -> dict[str, Any]:
@@ -67,8 +54,7 @@ def idempotent_stripe(stripe_mock: StripeMock) -> dict[str, Any]:
 def test_50_parallel_session_creations_make_one_provider_session(stripe_mock: StripeMock) -> None:
     appointment = APIClient().post("/api/appointments/", booking(), format="json").json()
     stats = idempotent_stripe(stripe_mock)
-    url = f"/api/appointments/{appointment['id']}/payment-sessions/"
-    responses = in_parallel(N, lambda i: APIClient().post(url, {"provider": "stripe"}, format="json"))
+    responses = in_parallel(N, lambda i: start_payment(APIClient(), appointment["id"], "stripe"))
     codes = Counter(r.status_code for r in responses)
     assert codes[201] == 1, codes
     assert codes[200] == N - 1, codes
@@ -95,16 +81,15 @@ def test_50_parallel_bookings_of_one_slot_one_wins() -> None:
     assert Appointment.objects.count() == 1
 
 
-def test_same_webhook_delivered_10_times_in_parallel_applies_once(stripe_mock: StripeMock) -> None:
+def booked_and_started(stripe_mock: StripeMock) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An appointment and its card payment session, from an idempotent Stripe double."""
     appointment = APIClient().post("/api/appointments/", booking(), format="json").json()
     idempotent_stripe(stripe_mock)
-    session = (
-        APIClient()
-        .post(
-            f"/api/appointments/{appointment['id']}/payment-sessions/", {"provider": "stripe"}, format="json"
-        )
-        .json()
-    )
+    return appointment, start_payment(APIClient(), appointment["id"], "stripe").json()
+
+
+def test_same_webhook_delivered_10_times_in_parallel_applies_once(stripe_mock: StripeMock) -> None:
+    appointment, session = booked_and_started(stripe_mock)
     paid = stripe_session(
         session_id=session["provider_session_id"],
         status="complete",
@@ -112,15 +97,7 @@ def test_same_webhook_delivered_10_times_in_parallel_applies_once(stripe_mock: S
         client_reference_id=session["id"],
     )
     body = stripe_event("checkout.session.completed", paid, event_id="evt_parallel")
-    responses = in_parallel(
-        10,
-        lambda i: Client().post(
-            "/api/webhooks/stripe/",
-            data=body,
-            content_type="application/json",
-            HTTP_STRIPE_SIGNATURE=stripe_signature(body),
-        ),
-    )
+    responses = in_parallel(10, lambda i: send_stripe_webhook(Client(), body))
     assert {r.status_code for r in responses} == {200}
     assert sum(1 for r in responses if not r.json()["duplicate"]) >= 1
     event = WebhookEvent.objects.get()
@@ -130,15 +107,7 @@ def test_same_webhook_delivered_10_times_in_parallel_applies_once(stripe_mock: S
 
 
 def test_webhook_and_return_sync_race(stripe_mock: StripeMock) -> None:
-    appointment = APIClient().post("/api/appointments/", booking(), format="json").json()
-    idempotent_stripe(stripe_mock)
-    session = (
-        APIClient()
-        .post(
-            f"/api/appointments/{appointment['id']}/payment-sessions/", {"provider": "stripe"}, format="json"
-        )
-        .json()
-    )
+    appointment, session = booked_and_started(stripe_mock)
     sid = session["provider_session_id"]
     stripe_mock.retrieve(sid, status="complete", payment_status="paid", client_reference_id=session["id"])
     paid = stripe_session(
@@ -148,12 +117,7 @@ def test_webhook_and_return_sync_race(stripe_mock: StripeMock) -> None:
 
     def work(i: int) -> Any:
         if i % 2:
-            return Client().post(
-                "/api/webhooks/stripe/",
-                data=body,
-                content_type="application/json",
-                HTTP_STRIPE_SIGNATURE=stripe_signature(body),
-            )
+            return send_stripe_webhook(Client(), body)
         return APIClient().post(f"/api/payment-sessions/{session['id']}/sync/")
 
     responses = in_parallel(10, work)
@@ -191,10 +155,7 @@ def test_two_reconcile_jobs_at_once_act_once_per_hold(stripe_mock: StripeMock) -
             .post("/api/appointments/", booking(appointment_time=slot(hours=30 + i)), format="json")
             .json()
         )
-        created = APIClient().post(
-            f"/api/appointments/{appointment['id']}/payment-sessions/", {"provider": "stripe"}, format="json"
-        )
-        assert created.status_code == 201
+        assert start_payment(APIClient(), appointment["id"], "stripe").status_code == 201
     later = timezone.now() + timedelta(hours=3)
     reports = in_parallel(2, lambda i: payments_reconcile(now=later))
     assert sum(r.expired_appointments for r in reports) == 6

@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import booking, slot
 from sofia_checkout.appointments.models import Appointment, AppointmentStatus
+from testing.booking import booking, slot
 
 pytestmark = pytest.mark.django_db
 

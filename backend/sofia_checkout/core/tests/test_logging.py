@@ -9,16 +9,17 @@ from django.test import Client
 from pythonjsonlogger.json import JsonFormatter
 from rest_framework.test import APIClient
 
-from conftest import (
+from sofia_checkout.core.logging import RequestIdFilter
+from testing.flows import send_stripe_webhook
+from testing.provider_mocks import (
+    STRIPE_SECRET_KEY,
     STRIPE_WHSEC,
     TRUEMED_KEY,
     TRUEMED_WHSEC,
     StripeMock,
     stripe_event,
     stripe_session,
-    stripe_signature,
 )
-from sofia_checkout.core.logging import RequestIdFilter
 
 pytestmark = pytest.mark.django_db
 
@@ -39,17 +40,12 @@ def test_payment_logs_carry_ids_and_no_secrets(
     assert stripe_mock.create.calls.last.request.headers["X-Request-ID"] == "req-test-123456"
     paid = stripe_session(status="complete", payment_status="paid", client_reference_id=session["id"])
     body = stripe_event("checkout.session.completed", paid)
-    Client().post(
-        "/api/webhooks/stripe/",
-        data=body,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=stripe_signature(body),
-    )
+    send_stripe_webhook(Client(), body)
 
     formatter = JsonFormatter("%(levelname)s %(name)s %(message)s %(request_id)s")
     lines = [formatter.format(record) for record in caplog.records]
     text = "\n".join(lines)
-    for secret in ("sk_test_fixture", STRIPE_WHSEC, TRUEMED_KEY, TRUEMED_WHSEC, "4242"):
+    for secret in (STRIPE_SECRET_KEY, STRIPE_WHSEC, TRUEMED_KEY, TRUEMED_WHSEC, "4242"):
         assert secret not in text
     payment_lines = [json.loads(line) for line in lines if "payment" in json.loads(line)["message"]]
     assert payment_lines

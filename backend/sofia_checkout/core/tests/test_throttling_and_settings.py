@@ -9,7 +9,9 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
 from config.startup_checks import check_provider_settings
-from conftest import booking, stripe_event, stripe_signature
+from testing.booking import booking
+from testing.flows import send_stripe_webhook
+from testing.provider_mocks import stripe_event
 
 pytestmark = pytest.mark.django_db
 
@@ -66,15 +68,7 @@ def test_sync_and_session_creation_are_rate_limited(api: APIClient, tight_rates:
 
 def test_webhooks_are_not_throttled(api: APIClient, tight_rates: None) -> None:
     body = stripe_event("customer.created", {"object": "customer"})
-    codes = {
-        api.post(
-            "/api/webhooks/stripe/",
-            data=body,
-            content_type="application/json",
-            HTTP_STRIPE_SIGNATURE=stripe_signature(body),
-        ).status_code
-        for _ in range(10)
-    }
+    codes = {send_stripe_webhook(api, body).status_code for _ in range(10)}
     assert codes == {200}
 
 
