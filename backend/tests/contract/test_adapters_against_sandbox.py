@@ -19,7 +19,8 @@ from sofia_checkout.payments.providers.base import (
 from sofia_checkout.payments.providers.stripe_checkout.adapter import StripeCheckoutProvider
 from sofia_checkout.payments.providers.truemed.adapter import TruemedProvider
 from sofia_checkout.payments.statuses import PaymentStatus
-from tests.contract.conftest import SANDBOX_STRIPE_WHSEC, SANDBOX_TRUEMED_KEY, SANDBOX_TRUEMED_WHSEC, Sandbox
+from testing.provider_mocks import session_request_fields
+from tests.contract.helpers import SANDBOX_STRIPE_WHSEC, SANDBOX_TRUEMED_KEY, SANDBOX_TRUEMED_WHSEC, Sandbox
 
 # The sandbox sends webhooks as the real providers would (an expire sends checkout.session.expired); they
 # reach the live backend, configured for this sandbox by `use_sandbox`, and are recorded there.
@@ -67,22 +68,9 @@ def truemed_adapter(
 
 
 def request(**overrides: object) -> CreateSessionRequest:
-    base = CreateSessionRequest(
-        payment_session_id=str(uuid.uuid4()),
-        appointment_id=str(uuid.uuid4()),
-        idempotency_key=f"contract-{uuid.uuid4()}",
-        amount_cents=15000,
-        currency="usd",
-        sku="initial_consultation",
-        description="Initial consultation (60 min) with Dr. Ana Reyes",
-        customer_email="jane@example.com",
-        customer_name="Jane Doe",
-        customer_state="CA",
-        success_url="http://127.0.0.1:5173/checkout/return?x=1&session_id={CHECKOUT_SESSION_ID}",
-        cancel_url="http://127.0.0.1:5173/checkout/cancelled?x=1",
-        expires_at=datetime.now(UTC) + timedelta(hours=1),
+    return CreateSessionRequest(
+        **session_request_fields(idempotency_key=f"contract-{uuid.uuid4()}", **overrides)
     )
-    return replace(base, **overrides)  # type: ignore[arg-type]
 
 
 # --- Stripe --------------------------------------------------------------------------------------
@@ -135,11 +123,7 @@ def test_stripe_rules_and_errors(fresh: Sandbox) -> None:
 def test_stripe_paid_then_refund(fresh: Sandbox) -> None:
     adapter = stripe_adapter(fresh)
     created = adapter.create_session(request())
-    fresh.control(
-        "POST",
-        f"/stripe/sessions/{created.provider_session_id}/complete",
-        json={"outcome": "paid", "delivery": "none"},
-    )
+    fresh.complete("stripe", created.provider_session_id, "paid", delivery="none")
     paid = adapter.retrieve_session(created.provider_session_id)
     assert paid.status == PaymentStatus.PAID
     assert paid.payment_reference.startswith("pi_")
@@ -152,16 +136,23 @@ def test_stripe_paid_then_refund(fresh: Sandbox) -> None:
     assert refund.provider_refund_id.startswith("re_")
 
 
-def test_stripe_faults(fresh: Sandbox) -> None:
-    adapter = stripe_adapter(fresh, timeout=1)
-    fresh.configure(error_rate=1)
+def assert_errors_and_timeouts_are_unavailable(
+    adapter: StripeCheckoutProvider | TruemedProvider, sandbox: Sandbox
+) -> None:
+    """Every create fails (5xx), then every create hangs: both are ProviderUnavailableError, in time."""
+    sandbox.configure(error_rate=1)
     with pytest.raises(ProviderUnavailableError):
         adapter.create_session(request())
-    fresh.configure(error_rate=0, timeout_rate=1)
+    sandbox.configure(error_rate=0, timeout_rate=1)
     started = time.monotonic()
     with pytest.raises(ProviderUnavailableError):
         adapter.create_session(request())
     assert time.monotonic() - started < 5
+
+
+def test_stripe_faults(fresh: Sandbox) -> None:
+    adapter = stripe_adapter(fresh, timeout=1)
+    assert_errors_and_timeouts_are_unavailable(adapter, fresh)
     fresh.configure(timeout_rate=0, latency_ms=200)
     started = time.monotonic()
     adapter.create_session(request())
@@ -208,11 +199,7 @@ def test_truemed_idempotency_and_errors(fresh: Sandbox) -> None:
 def test_truemed_captured_then_refund(fresh: Sandbox) -> None:
     adapter = truemed_adapter(fresh)
     created = adapter.create_session(request())
-    fresh.control(
-        "POST",
-        f"/truemed/payment_sessions/{created.provider_session_id}/complete",
-        json={"outcome": "captured", "delivery": "none"},
-    )
+    fresh.complete("truemed", created.provider_session_id, "captured", delivery="none")
     assert adapter.retrieve_session(created.provider_session_id).status == PaymentStatus.PAID
     result = adapter.refund(
         RefundRequest(created.provider_session_id, created.provider_session_id, 15000, f"r-{uuid.uuid4()}")
@@ -221,12 +208,4 @@ def test_truemed_captured_then_refund(fresh: Sandbox) -> None:
 
 
 def test_truemed_faults(fresh: Sandbox) -> None:
-    adapter = truemed_adapter(fresh, timeout=1)
-    fresh.configure(error_rate=1)
-    with pytest.raises(ProviderUnavailableError):
-        adapter.create_session(request())
-    fresh.configure(error_rate=0, timeout_rate=1)
-    started = time.monotonic()
-    with pytest.raises(ProviderUnavailableError):
-        adapter.create_session(request())
-    assert time.monotonic() - started < 5
+    assert_errors_and_timeouts_are_unavailable(truemed_adapter(fresh, timeout=1), fresh)

@@ -2,66 +2,34 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.db import connections
 from rest_framework.test import APIClient
 
-from conftest import booking, slot
 from sofia_checkout.appointments.models import Appointment
 from sofia_checkout.payments.models import PaymentSession, WebhookEvent
-from tests.contract.conftest import Sandbox, start_sandbox, stop_sandbox
+from testing.flows import start_payment, started
+from testing.parallel import in_parallel
+from tests.contract.helpers import Sandbox, start_sandbox, stop_sandbox
 
 pytestmark = [pytest.mark.roundtrip, pytest.mark.django_db(transaction=True)]
 
-_slots = iter(range(1, 100_000))
-
-
-def book(api: APIClient) -> dict[str, Any]:
-    response = api.post(
-        "/api/appointments/", booking(appointment_time=slot(hours=24 + next(_slots))), format="json"
-    )
-    assert response.status_code == 201, response.json()
-    return dict(response.json())
-
-
-def pay(api: APIClient, appointment: dict[str, Any], provider: str) -> dict[str, Any]:
-    response = api.post(
-        f"/api/appointments/{appointment['id']}/payment-sessions/", {"provider": provider}, format="json"
-    )
-    assert response.status_code == 201, response.json()
-    return dict(response.json())
-
 
 def complete(sandbox: Sandbox, session: dict[str, Any], outcome: str, **extra: Any) -> Any:
-    kind = "stripe/sessions" if session["provider"] == "stripe" else "truemed/payment_sessions"
-    return sandbox.control(
-        "POST", f"/{kind}/{session['provider_session_id']}/complete", json={"outcome": outcome, **extra}
-    )
+    """The shopper finishes our payment session `session` on the sandbox's hosted page."""
+    return sandbox.complete(session["provider"], session["provider_session_id"], outcome, **extra)
 
 
 def status_of(appointment: dict[str, Any]) -> str:
     return Appointment.objects.get(pk=appointment["id"]).status
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
-def test_card_paid_confirms(use_sandbox: Sandbox, api: APIClient) -> None:
-    appointment = book(api)
-    session = pay(api, appointment, "stripe")
+def test_card_paid_confirms(use_sandbox: Sandbox, api: APIClient, book: Any) -> None:
+    appointment = book()
+    session = started(api, appointment, "stripe")
     assert session["redirect_url"].startswith(use_sandbox.url)
     complete(use_sandbox, session, "paid")
     assert status_of(appointment) == "confirmed"
@@ -71,34 +39,32 @@ def test_card_paid_confirms(use_sandbox: Sandbox, api: APIClient) -> None:
     assert api.post(f"/api/payment-sessions/{session['id']}/sync/").json()["status"] == "paid"
 
 
-def test_card_declined_changes_nothing_and_can_retry(use_sandbox: Sandbox, api: APIClient) -> None:
-    appointment = book(api)
-    session = pay(api, appointment, "stripe")
+def test_card_declined_changes_nothing_and_can_retry(use_sandbox: Sandbox, api: APIClient, book: Any) -> None:
+    appointment = book()
+    session = started(api, appointment, "stripe")
     complete(use_sandbox, session, "declined")
     assert status_of(appointment) == "pending_payment"
-    again = api.post(
-        f"/api/appointments/{appointment['id']}/payment-sessions/", {"provider": "stripe"}, format="json"
-    )
+    again = start_payment(api, appointment["id"], "stripe")
     assert again.status_code == 200
     assert again.json()["id"] == session["id"]
     complete(use_sandbox, session, "paid")
     assert status_of(appointment) == "confirmed"
 
 
-def test_card_expired_then_new_attempt(use_sandbox: Sandbox, api: APIClient) -> None:
-    appointment = book(api)
-    session = pay(api, appointment, "stripe")
+def test_card_expired_then_new_attempt(use_sandbox: Sandbox, api: APIClient, book: Any) -> None:
+    appointment = book()
+    session = started(api, appointment, "stripe")
     complete(use_sandbox, session, "expired")
     assert PaymentSession.objects.get(pk=session["id"]).status == "expired"
     assert status_of(appointment) == "pending_payment"
-    second = pay(api, appointment, "stripe")
+    second = started(api, appointment, "stripe")
     assert second["id"] != session["id"]
     assert second["provider_session_id"] != session["provider_session_id"]
 
 
-def test_hsa_processing_then_captured(use_sandbox: Sandbox, api: APIClient) -> None:
-    appointment = book(api)
-    session = pay(api, appointment, "truemed")
+def test_hsa_processing_then_captured(use_sandbox: Sandbox, api: APIClient, book: Any) -> None:
+    appointment = book()
+    session = started(api, appointment, "truemed")
     complete(use_sandbox, session, "processing")
     assert status_of(appointment) == "payment_processing"
     assert PaymentSession.objects.get(pk=session["id"]).status == "processing"
@@ -107,9 +73,9 @@ def test_hsa_processing_then_captured(use_sandbox: Sandbox, api: APIClient) -> N
     assert WebhookEvent.objects.filter(provider="truemed", outcome="applied").count() >= 2
 
 
-def test_hsa_captured_sends_processing_then_captured(use_sandbox: Sandbox, api: APIClient) -> None:
-    appointment = book(api)
-    session = pay(api, appointment, "truemed")
+def test_hsa_captured_sends_processing_then_captured(use_sandbox: Sandbox, api: APIClient, book: Any) -> None:
+    appointment = book()
+    session = started(api, appointment, "truemed")
     complete(use_sandbox, session, "captured")
     assert status_of(appointment) == "confirmed"
     delivered = [
@@ -123,28 +89,28 @@ def test_hsa_captured_sends_processing_then_captured(use_sandbox: Sandbox, api: 
     assert PaymentSession.objects.get(pk=session["id"]).status == "paid"
 
 
-def test_hsa_rejected_then_card(use_sandbox: Sandbox, api: APIClient) -> None:
-    appointment = book(api)
-    session = pay(api, appointment, "truemed")
+def test_hsa_rejected_then_card(use_sandbox: Sandbox, api: APIClient, book: Any) -> None:
+    appointment = book()
+    session = started(api, appointment, "truemed")
     complete(use_sandbox, session, "rejected")
     assert PaymentSession.objects.get(pk=session["id"]).status == "failed"
     assert status_of(appointment) == "pending_payment"
-    card = pay(api, appointment, "stripe")
+    card = started(api, appointment, "stripe")
     complete(use_sandbox, card, "paid")
     assert status_of(appointment) == "confirmed"
 
 
-def test_hsa_cancelled(use_sandbox: Sandbox, api: APIClient) -> None:
-    appointment = book(api)
-    session = pay(api, appointment, "truemed")
+def test_hsa_cancelled(use_sandbox: Sandbox, api: APIClient, book: Any) -> None:
+    appointment = book()
+    session = started(api, appointment, "truemed")
     complete(use_sandbox, session, "canceled")
     assert PaymentSession.objects.get(pk=session["id"]).status == "canceled"
     assert status_of(appointment) == "pending_payment"
 
 
-def test_duplicate_delivery_applies_once(use_sandbox: Sandbox, api: APIClient) -> None:
-    appointment = book(api)
-    session = pay(api, appointment, "stripe")
+def test_duplicate_delivery_applies_once(use_sandbox: Sandbox, api: APIClient, book: Any) -> None:
+    appointment = book()
+    session = started(api, appointment, "stripe")
     complete(use_sandbox, session, "paid")
     use_sandbox.control("POST", f"/stripe/sessions/{session['provider_session_id']}/replay")
     event = WebhookEvent.objects.get(provider="stripe")
@@ -152,35 +118,21 @@ def test_duplicate_delivery_applies_once(use_sandbox: Sandbox, api: APIClient) -
     assert status_of(appointment) == "confirmed"
 
 
-def test_reversed_delivery_ends_paid(use_sandbox: Sandbox, api: APIClient) -> None:
-    appointment = book(api)
-    session = pay(api, appointment, "truemed")
+def test_reversed_delivery_ends_paid(use_sandbox: Sandbox, api: APIClient, book: Any) -> None:
+    appointment = book()
+    session = started(api, appointment, "truemed")
     complete(use_sandbox, session, "captured", delivery="reversed")
     assert PaymentSession.objects.get(pk=session["id"]).status == "paid"
     assert status_of(appointment) == "confirmed"
 
 
-def test_missed_webhook_is_caught_by_return_sync(use_sandbox: Sandbox, api: APIClient) -> None:
-    appointment = book(api)
-    session = pay(api, appointment, "stripe")
+def test_missed_webhook_is_caught_by_return_sync(use_sandbox: Sandbox, api: APIClient, book: Any) -> None:
+    appointment = book()
+    session = started(api, appointment, "stripe")
     complete(use_sandbox, session, "paid", delivery="none")
     assert status_of(appointment) == "pending_payment"
     assert api.post(f"/api/payment-sessions/{session['id']}/sync/").json()["status"] == "paid"
     assert status_of(appointment) == "confirmed"
-
-
-def in_parallel(count: int, work: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(count)
-
-    def run(i: int) -> Any:
-        try:
-            barrier.wait(timeout=30)
-            return work(i)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def sandbox_creates(sandbox: Sandbox) -> dict[str, int]:
@@ -191,11 +143,10 @@ def sandbox_creates(sandbox: Sandbox) -> dict[str, int]:
 
 @pytest.mark.parametrize("provider", ["stripe", "truemed"])
 def test_50_parallel_creates_make_one_provider_session(
-    use_sandbox: Sandbox, api: APIClient, provider: str
+    use_sandbox: Sandbox, book: Any, provider: str
 ) -> None:
-    appointment = book(api)
-    url = f"/api/appointments/{appointment['id']}/payment-sessions/"
-    responses = in_parallel(50, lambda i: APIClient().post(url, {"provider": provider}, format="json"))
+    appointment = book()
+    responses = in_parallel(50, lambda i: start_payment(APIClient(), appointment["id"], provider))
     codes = Counter(r.status_code for r in responses)
     assert codes == {201: 1, 200: 49}, codes
     assert len({r.json()["provider_session_id"] for r in responses}) == 1
@@ -203,46 +154,41 @@ def test_50_parallel_creates_make_one_provider_session(
     assert creates == {f"sofia-{appointment['id']}-{provider}-1": 1}
 
 
-def test_provider_down_then_retry_creates_one(use_sandbox: Sandbox, api: APIClient) -> None:
-    appointment = book(api)
-    url = f"/api/appointments/{appointment['id']}/payment-sessions/"
+def test_provider_down_then_retry_creates_one(use_sandbox: Sandbox, api: APIClient, book: Any) -> None:
+    appointment = book()
     use_sandbox.configure(error_rate=1)
-    failed = api.post(url, {"provider": "stripe"}, format="json")
+    failed = start_payment(api, appointment["id"], "stripe")
     assert failed.status_code == 503
     assert failed.json()["code"] == "provider_unavailable"
     use_sandbox.configure(error_rate=0)
-    assert api.post(url, {"provider": "stripe"}, format="json").status_code == 201
+    assert start_payment(api, appointment["id"], "stripe").status_code == 201
     assert sum(sandbox_creates(use_sandbox).values()) == 1
 
 
-def test_provider_slow_beyond_timeout(use_sandbox: Sandbox, api: APIClient, settings: Any) -> None:
+def test_provider_slow_beyond_timeout(use_sandbox: Sandbox, api: APIClient, book: Any, settings: Any) -> None:
     settings.PROVIDER_TIMEOUT_SECONDS = 1
-    appointment = book(api)
+    appointment = book()
     use_sandbox.configure(timeout_rate=1)
-    started = time.monotonic()
-    response = api.post(
-        f"/api/appointments/{appointment['id']}/payment-sessions/", {"provider": "truemed"}, format="json"
-    )
-    elapsed = time.monotonic() - started
+    began = time.monotonic()
+    response = start_payment(api, appointment["id"], "truemed")
+    elapsed = time.monotonic() - began
     assert response.status_code == 503
     assert elapsed < 5
     use_sandbox.configure(timeout_rate=0)
-    retried = api.post(
-        f"/api/appointments/{appointment['id']}/payment-sessions/", {"provider": "truemed"}, format="json"
-    )
+    retried = start_payment(api, appointment["id"], "truemed")
     assert retried.status_code == 201
     assert sum(sandbox_creates(use_sandbox).values()) == 1
 
 
 def test_truemed_signed_webhooks(
-    live_server: Any, api: APIClient, settings: Any, tmp_path: Any, use_sandbox: Sandbox
+    live_server: Any, api: APIClient, book: Any, settings: Any, tmp_path: Any, use_sandbox: Sandbox
 ) -> None:
     signed = start_sandbox(tmp_path, webhook_base=live_server.url, mode="signed")
     try:
         settings.TRUEMED_API_BASE = f"{signed.url}/truemed"
         settings.TRUEMED_WEBHOOK_MODE = "signed"
-        appointment = book(api)
-        session = pay(api, appointment, "truemed")
+        appointment = book()
+        session = started(api, appointment, "truemed")
         complete(signed, session, "captured")
         assert status_of(appointment) == "confirmed"
         assert all(
