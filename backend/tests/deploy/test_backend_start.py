@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import BACKEND_DIR, free_port, production_env, served
+from testing.net import free_port, served
+from tests.deploy.helpers import BACKEND_DIR, production_env
 
 START = BACKEND_DIR / "scripts" / "start-backend.sh"
 START_COMMAND = ["bash", str(START)]

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import REPO_DIR, free_port, require_binary, wait_until
+from testing.net import free_port, wait_until
+from tests.deploy.helpers import REPO_DIR, require_binary
 
 NGINX_DIR = REPO_DIR / "frontend" / "nginx"
 INDEX_HTML = (

@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import booking, slot
-from tests.deploy.conftest import REPO_DIR, VENV_BIN, served, wait_until
+from testing.booking import booking, slot
+from testing.net import served, wait_until
+from tests.deploy.helpers import REPO_DIR, VENV_BIN
 
 PORTS = {"backend": 8000, "sandbox": 8100, "frontend": 5173}
 

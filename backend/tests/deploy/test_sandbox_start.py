@@ -6,7 +6,8 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from tests.deploy.conftest import BACKEND_DIR, free_port, production_env, served
+from testing.net import free_port, served
+from tests.deploy.helpers import BACKEND_DIR, production_env
 
 
 def _health(url: str) -> bool:
