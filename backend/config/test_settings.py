@@ -21,3 +21,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# `python manage.py test` runs the pytest suite (see config/test_runner.py).
+TEST_RUNNER = "config.test_runner.PytestTestRunner"
