@@ -1,30 +1,24 @@
 import { useState, type ReactNode, type SyntheticEvent } from 'react';
 
-import { useAnnouncement } from '@/components/announcer';
 import { useCheckoutConfig } from '@/api/get-config';
+import { useAnnouncement } from '@/components/announcer';
 import { ApiErrorAlert } from '@/components/api-error-alert';
 import { Loading } from '@/components/loading';
+import type { AppointmentOutput, CheckoutConfig } from '@/lib/api/generated';
 import { isApiError } from '@/lib/api-client';
-import { formatMoney, patientTimeZone, toDateInputValue, toIsoWithOffset } from '@/lib/format';
-import type { AppointmentCreateInputRequest, AppointmentOutput, CheckoutConfig } from '@/lib/api/generated';
+import { formatMoney, patientTimeZone, toDateInputValue } from '@/lib/format';
 
 import { useCreateAppointment } from '../api/create-appointment';
+import {
+  bookingFields,
+  parseBookingForm,
+  type BookingField,
+  type BookingFieldErrors,
+  type BookingFormValues,
+} from '../booking-schema';
 import { US_STATES } from '../us-states';
 
-type FieldName = keyof AppointmentCreateInputRequest;
-type FieldErrors = Partial<Record<FieldName, string[]>>;
-
-interface FormValues {
-  practitioner: string;
-  service: string;
-  date: string;
-  time: string;
-  client_name: string;
-  client_email: string;
-  client_state: string;
-}
-
-const emptyValues: FormValues = {
+const emptyValues: BookingFormValues = {
   practitioner: '',
   service: '',
   date: '',
@@ -35,7 +29,7 @@ const emptyValues: FormValues = {
 };
 
 /** The DOM id of the control that shows each API field's errors (the first one gets focus). */
-const fieldControlId: Record<FieldName, string> = {
+const fieldControlId: Record<BookingField, string> = {
   practitioner: 'practitioner',
   service: 'service',
   appointment_time: 'appointment_date',
@@ -43,33 +37,17 @@ const fieldControlId: Record<FieldName, string> = {
   client_email: 'client_email',
   client_state: 'client_state',
 };
-const fieldOrder: FieldName[] = ['practitioner', 'service', 'appointment_time', 'client_name', 'client_email', 'client_state'];
-
 const SLOT_TAKEN = 'That time was just taken. Please choose another time.';
 
-function validate(values: FormValues): FieldErrors {
-  const errors: FieldErrors = {};
-  if (!values.practitioner) errors.practitioner = ['Choose a practitioner.'];
-  if (values.practitioner && !values.service) errors.service = ['Choose a service.'];
-  if (!values.date || !values.time) errors.appointment_time = ['Choose a date and a time.'];
-  else if (!toIsoWithOffset(values.date, values.time)) errors.appointment_time = ['Enter a valid date and time.'];
-  if (!values.client_name.trim()) errors.client_name = ['Enter your full name.'];
-  if (!values.client_email.trim()) errors.client_email = ['Enter your email address.'];
-  else if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.client_email.trim()))
-    errors.client_email = ['Enter an email address like name@example.com.'];
-  if (!values.client_state) errors.client_state = ['Choose your state.'];
-  return errors;
-}
-
-function focusFirstError(errors: FieldErrors): void {
-  const first = fieldOrder.find((name) => errors[name]?.length);
+function focusFirstError(errors: BookingFieldErrors): void {
+  const first = bookingFields.find((name) => errors[name]?.length);
   if (first) {
     // Wait for the error text to render so the screen reader reads it with the field.
     setTimeout(() => document.getElementById(fieldControlId[first])?.focus(), 0);
   }
 }
 
-function errorId(name: FieldName): string {
+function errorId(name: BookingField): string {
   return `${name}-error`;
 }
 
@@ -78,7 +56,7 @@ function describedBy(...ids: (string | false | undefined)[]): string | undefined
   return joined || undefined;
 }
 
-function FieldError({ name, errors }: { name: FieldName; errors: FieldErrors }) {
+function FieldError({ name, errors }: { name: BookingField; errors: BookingFieldErrors }) {
   const messages = errors[name];
   if (!messages?.length) return null;
   return (
@@ -117,8 +95,8 @@ export function BookingForm({ onBooked }: { onBooked: (appointment: AppointmentO
 }
 
 function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBooked: (appointment: AppointmentOutput) => void }) {
-  const [values, setValues] = useState<FormValues>(emptyValues);
-  const [errors, setErrors] = useState<FieldErrors>({});
+  const [values, setValues] = useState<BookingFormValues>(emptyValues);
+  const [errors, setErrors] = useState<BookingFieldErrors>({});
   const [announcement, setAnnouncement] = useState('');
   const createAppointment = useCreateAppointment({ onSuccess: onBooked });
   useAnnouncement(announcement);
@@ -129,7 +107,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
   const timeZone = patientTimeZone();
   const busy = createAppointment.isPending || createAppointment.isSuccess;
 
-  const set = (name: keyof FormValues) => (event: { target: { value: string } }) => {
+  const set = (name: keyof BookingFormValues) => (event: { target: { value: string } }) => {
     const value = event.target.value;
     setValues((current) => {
       const next = { ...current, [name]: value };
@@ -142,7 +120,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
     });
   };
 
-  const showErrors = (next: FieldErrors, summary: string) => {
+  const showErrors = (next: BookingFieldErrors, summary: string) => {
     setErrors(next);
     setAnnouncement(summary);
     focusFirstError(next);
@@ -150,40 +128,30 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
 
   const submit = () => {
     if (busy) return;
-    const clientErrors = validate(values);
-    if (Object.keys(clientErrors).length > 0) {
-      showErrors(clientErrors, 'Please correct the highlighted fields.');
+    const parsed = parseBookingForm(values);
+    if (!parsed.success) {
+      showErrors(parsed.errors, 'Please correct the highlighted fields.');
       return;
     }
     setErrors({});
     setAnnouncement('Booking your appointment…');
-    createAppointment.mutate(
-      {
-        practitioner: values.practitioner,
-        service: values.service,
-        appointment_time: toIsoWithOffset(values.date, values.time) ?? '',
-        client_name: values.client_name.trim(),
-        client_email: values.client_email.trim(),
-        client_state: values.client_state,
-      },
-      {
-        onError: (error) => {
-          if (!isApiError(error)) return;
-          if (error.code === 'conflict') {
-            showErrors({ appointment_time: [SLOT_TAKEN] }, SLOT_TAKEN);
-          } else if (error.code === 'validation_error' && Object.keys(error.errors).length > 0) {
-            const known: FieldErrors = {};
-            for (const name of fieldOrder) {
-              const messages = error.errors[name];
-              if (messages?.length) known[name] = messages;
-            }
-            showErrors(known, 'Please correct the highlighted fields.');
-          } else {
-            setAnnouncement('');
+    createAppointment.mutate(parsed.data, {
+      onError: (error) => {
+        if (!isApiError(error)) return;
+        if (error.code === 'conflict') {
+          showErrors({ appointment_time: [SLOT_TAKEN] }, SLOT_TAKEN);
+        } else if (error.code === 'validation_error' && Object.keys(error.errors).length > 0) {
+          const known: BookingFieldErrors = {};
+          for (const name of bookingFields) {
+            const messages = error.errors[name];
+            if (messages?.length) known[name] = messages;
           }
-        },
+          showErrors(known, 'Please correct the highlighted fields.');
+        } else {
+          setAnnouncement('');
+        }
       },
-    );
+    });
   };
 
   const onSubmit = (event: SyntheticEvent<HTMLFormElement>) => {
@@ -195,7 +163,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
   // Field errors are shown by their fields; errors for fields this form does not have are listed below.
   const otherServerErrors = serverError
     ? Object.entries(serverError.errors)
-        .filter(([name]) => !fieldOrder.includes(name as FieldName))
+        .filter(([name]) => !bookingFields.includes(name as BookingField))
         .flatMap(([, messages]) => messages)
     : [];
   const handledByFields =
@@ -204,9 +172,9 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
       (serverError.code === 'validation_error' && Object.keys(serverError.errors).length > 0));
   const showGeneralError = createAppointment.isError && !handledByFields;
 
-  const invalid = (name: FieldName) => (errors[name]?.length ? true : undefined);
+  const invalid = (name: BookingField) => (errors[name]?.length ? true : undefined);
   // What every control shares: its value, change handler, and the error it is described by.
-  const control = (key: keyof FormValues, field: FieldName, ...notes: string[]) => ({
+  const control = (key: keyof BookingFormValues, field: BookingField, ...notes: string[]) => ({
     value: values[key],
     onChange: set(key),
     'aria-invalid': invalid(field),
