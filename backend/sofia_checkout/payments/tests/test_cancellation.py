@@ -13,7 +13,6 @@ from rest_framework.test import APIClient
 
 from sofia_checkout.appointments.models import Appointment
 from sofia_checkout.payments.models import PaymentSession, Refund
-from testing.flows import started
 from testing.provider_mocks import StripeMock, TruemedMock
 
 pytestmark = pytest.mark.django_db
@@ -23,32 +22,30 @@ def cancel(api: APIClient, appointment: dict[str, Any]) -> Any:
     return api.post(f"/api/appointments/{appointment['id']}/cancel/")
 
 
-def paid_by_card(api: APIClient, book: Any, stripe_mock: StripeMock) -> tuple[dict[str, Any], dict[str, Any]]:
+def paid_by_card(
+    api: APIClient, card_checkout: Any, stripe_mock: StripeMock
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """An appointment confirmed by a paid Checkout Session (payment_intent pi_9), and that session."""
-    appointment = book()
-    stripe_mock.answer_create()
-    session = started(api, appointment, "stripe")
+    appointment, session = card_checkout()
     stripe_mock.retrieve("cs_test_fixture", status="complete", payment_status="paid", payment_intent="pi_9")
     api.post(f"/api/payment-sessions/{session['id']}/sync/")
     return appointment, session
 
 
 def synced_truemed(
-    api: APIClient, book: Any, truemed_mock: TruemedMock, status: str
+    api: APIClient, hsa_checkout: Any, truemed_mock: TruemedMock, status: str
 ) -> tuple[dict[str, Any], dict[str, Any], str]:
     """An appointment whose Truemed session was synced in `status`: it, our session, Truemed's id."""
-    appointment = book()
-    tm_id = truemed_mock.answer_create()
-    session = started(api, appointment, "truemed")
+    appointment, session, tm_id = hsa_checkout()
     truemed_mock.retrieve(tm_id, status)
     api.post(f"/api/payment-sessions/{session['id']}/sync/")
     return appointment, session, tm_id
 
 
-def test_cancel_unpaid_cancels_provider_session(api: APIClient, book: Any, stripe_mock: StripeMock) -> None:
-    appointment = book()
-    stripe_mock.answer_create()
-    started(api, appointment, "stripe")
+def test_cancel_unpaid_cancels_provider_session(
+    api: APIClient, stripe_mock: StripeMock, card_checkout: Any
+) -> None:
+    appointment, _ = card_checkout()
     expire = stripe_mock.expire("cs_test_fixture")
     for _ in range(2):  # idempotent
         response = cancel(api, appointment)
@@ -58,8 +55,8 @@ def test_cancel_unpaid_cancels_provider_session(api: APIClient, book: Any, strip
     assert PaymentSession.objects.get().status == "expired"
 
 
-def test_cancel_paid_refunds_once(api: APIClient, book: Any, stripe_mock: StripeMock) -> None:
-    appointment, _ = paid_by_card(api, book, stripe_mock)
+def test_cancel_paid_refunds_once(api: APIClient, card_checkout: Any, stripe_mock: StripeMock) -> None:
+    appointment, _ = paid_by_card(api, card_checkout, stripe_mock)
     refund_route = stripe_mock.refunds(
         httpx.ConnectError("down"),
         httpx.Response(200, json={"id": "re_1", "object": "refund", "status": "succeeded", "amount": 15000}),
@@ -81,8 +78,10 @@ def test_cancel_paid_refunds_once(api: APIClient, book: Any, stripe_mock: Stripe
     assert PaymentSession.objects.get().status == "refunded"
 
 
-def test_cancel_truemed_paid_refund_body(api: APIClient, book: Any, truemed_mock: TruemedMock) -> None:
-    appointment, session, tm_id = synced_truemed(api, book, truemed_mock, "captured")
+def test_cancel_truemed_paid_refund_body(
+    api: APIClient, hsa_checkout: Any, truemed_mock: TruemedMock
+) -> None:
+    appointment, session, tm_id = synced_truemed(api, hsa_checkout, truemed_mock, "captured")
     route = truemed_mock.refunds(httpx.Response(200, json={"refund_id": "rf_1"}))
     assert cancel(api, appointment).json()["status"] == "cancelled"
     body = json.loads(route.calls.last.request.content)
@@ -94,15 +93,15 @@ def test_cancel_truemed_paid_refund_body(api: APIClient, book: Any, truemed_mock
     }
 
 
-def test_cancel_during_review_conflicts(api: APIClient, book: Any, truemed_mock: TruemedMock) -> None:
-    appointment, _, _ = synced_truemed(api, book, truemed_mock, "processing")
+def test_cancel_during_review_conflicts(api: APIClient, hsa_checkout: Any, truemed_mock: TruemedMock) -> None:
+    appointment, _, _ = synced_truemed(api, hsa_checkout, truemed_mock, "processing")
     assert cancel(api, appointment).status_code == 409
 
 
 def test_a_refund_that_does_not_go_through_leaves_the_appointment_paid_and_flagged(
-    api: APIClient, book: Any, stripe_mock: StripeMock
+    api: APIClient, card_checkout: Any, stripe_mock: StripeMock
 ) -> None:
-    appointment, _ = paid_by_card(api, book, stripe_mock)
+    appointment, _ = paid_by_card(api, card_checkout, stripe_mock)
     stripe_mock.refunds(httpx.Response(200, json={"id": "re_2", "object": "refund", "status": "failed"}))
     response = cancel(api, appointment)
     assert response.status_code == 502
@@ -115,9 +114,9 @@ def test_a_refund_that_does_not_go_through_leaves_the_appointment_paid_and_flagg
 
 
 def test_a_failed_refund_can_be_retried_with_a_new_key(
-    api: APIClient, book: Any, stripe_mock: StripeMock
+    api: APIClient, card_checkout: Any, stripe_mock: StripeMock
 ) -> None:
-    appointment, session = paid_by_card(api, book, stripe_mock)
+    appointment, session = paid_by_card(api, card_checkout, stripe_mock)
     route = stripe_mock.refunds(
         httpx.Response(200, json={"id": "re_1", "object": "refund", "status": "failed"}),
         httpx.Response(200, json={"id": "re_2", "object": "refund", "status": "succeeded"}),
@@ -135,9 +134,9 @@ def test_a_failed_refund_can_be_retried_with_a_new_key(
 
 
 def test_a_refund_made_but_not_yet_recorded_is_recorded_on_retry(
-    api: APIClient, book: Any, stripe_mock: StripeMock
+    api: APIClient, card_checkout: Any, stripe_mock: StripeMock
 ) -> None:
-    appointment, session = paid_by_card(api, book, stripe_mock)
+    appointment, session = paid_by_card(api, card_checkout, stripe_mock)
     # The provider refunded; the process died before the session was marked refunded.
     Refund.objects.create(
         payment_session_id=session["id"],
@@ -153,9 +152,9 @@ def test_a_refund_made_but_not_yet_recorded_is_recorded_on_retry(
 
 
 def test_money_that_arrived_after_the_hold_expired_is_refunded_on_cancel(
-    api: APIClient, book: Any, stripe_mock: StripeMock
+    api: APIClient, card_checkout: Any, stripe_mock: StripeMock
 ) -> None:
-    appointment, _ = paid_by_card(api, book, stripe_mock)
+    appointment, _ = paid_by_card(api, card_checkout, stripe_mock)
     Appointment.objects.filter(pk=appointment["id"]).update(status="expired")  # paid after release, rebooked
     stripe_mock.refunds(httpx.Response(200, json={"id": "re_3", "object": "refund", "status": "succeeded"}))
     assert cancel(api, appointment).status_code == 200

@@ -17,7 +17,7 @@ from sofia_checkout.payments.lifecycle import ReconcileReport, expire_abandoned,
 from sofia_checkout.payments.models import PaymentSession
 from sofia_checkout.payments.tests.helpers import appointment_status
 from testing.booking import slot
-from testing.flows import start_payment, started
+from testing.flows import start_payment
 from testing.provider_mocks import StripeMock, TruemedMock
 
 pytestmark = pytest.mark.django_db
@@ -28,11 +28,9 @@ def later(minutes: int) -> datetime:
 
 
 def test_abandoned_stripe_hold_is_expired_at_the_provider(
-    api: APIClient, book: Any, stripe_mock: StripeMock
+    api: APIClient, stripe_mock: StripeMock, card_checkout: Any
 ) -> None:
-    appointment = book()
-    stripe_mock.answer_create()
-    started(api, appointment, "stripe")
+    appointment, _ = card_checkout()
     stripe_mock.retrieve("cs_test_fixture", status="open")
     expire = stripe_mock.expire("cs_test_fixture")
     assert payments_reconcile(now=later(30)).expired_appointments == 0  # hold still running
@@ -56,12 +54,8 @@ def test_abandoned_stripe_hold_is_expired_at_the_provider(
     assert again.status_code == 201
 
 
-def test_reconcile_keeps_a_hold_that_was_paid_meanwhile(
-    api: APIClient, book: Any, stripe_mock: StripeMock
-) -> None:
-    appointment = book()
-    stripe_mock.answer_create()
-    started(api, appointment, "stripe")
+def test_reconcile_keeps_a_hold_that_was_paid_meanwhile(stripe_mock: StripeMock, card_checkout: Any) -> None:
+    appointment, _ = card_checkout()
     stripe_mock.retrieve("cs_test_fixture", status="complete", payment_status="paid")
     report = ReconcileReport()
     expire_abandoned(now=later(120), report=report)
@@ -70,10 +64,8 @@ def test_reconcile_keeps_a_hold_that_was_paid_meanwhile(
     assert appointment_status(appointment) == "confirmed"
 
 
-def test_abandoned_truemed_session_is_cancelled(api: APIClient, book: Any, truemed_mock: TruemedMock) -> None:
-    appointment = book()
-    tm_id = truemed_mock.answer_create()
-    started(api, appointment, "truemed")
+def test_abandoned_truemed_session_is_cancelled(truemed_mock: TruemedMock, hsa_checkout: Any) -> None:
+    appointment, _, tm_id = hsa_checkout()
     state = {"status": "pending"}
 
     def cancel_it(request: httpx.Request) -> httpx.Response:
@@ -94,10 +86,8 @@ def test_abandoned_truemed_session_is_cancelled(api: APIClient, book: Any, truem
     assert appointment_status(appointment) == "expired"
 
 
-def test_missed_webhook_is_caught_by_repoll(api: APIClient, book: Any, truemed_mock: TruemedMock) -> None:
-    appointment = book()
-    tm_id = truemed_mock.answer_create()
-    started(api, appointment, "truemed")
+def test_missed_webhook_is_caught_by_repoll(truemed_mock: TruemedMock, hsa_checkout: Any) -> None:
+    appointment, _, tm_id = hsa_checkout()
     truemed_mock.retrieve(tm_id, "captured")
     report = payments_reconcile(now=later(20))
     assert report.sessions_polled == 1
@@ -105,12 +95,8 @@ def test_missed_webhook_is_caught_by_repoll(api: APIClient, book: Any, truemed_m
     assert appointment_status(appointment) == "confirmed"
 
 
-def test_provider_down_during_reconcile_changes_nothing(
-    api: APIClient, book: Any, stripe_mock: StripeMock
-) -> None:
-    appointment = book()
-    stripe_mock.answer_create()
-    started(api, appointment, "stripe")
+def test_provider_down_during_reconcile_changes_nothing(stripe_mock: StripeMock, card_checkout: Any) -> None:
+    appointment, _ = card_checkout()
     stripe_mock.session_route("cs_test_fixture").mock(side_effect=httpx.ConnectError("x"))
     report = payments_reconcile(now=later(120))
     assert report.errors
@@ -119,11 +105,9 @@ def test_provider_down_during_reconcile_changes_nothing(
 
 
 def test_hold_ends_even_if_the_provider_keeps_the_session_open_and_it_is_flagged(
-    api: APIClient, book: Any, truemed_mock: TruemedMock
+    truemed_mock: TruemedMock, hsa_checkout: Any
 ) -> None:
-    appointment = book()
-    tm_id = truemed_mock.answer_create()
-    started(api, appointment, "truemed")
+    appointment, _, tm_id = hsa_checkout()
     truemed_mock.retrieve(tm_id, "pending")
     truemed_mock.cancel(tm_id, httpx.Response(404, json={"error": "NotFound", "message": "x"}))
     report = payments_reconcile(now=later(120))

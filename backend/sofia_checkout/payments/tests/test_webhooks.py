@@ -26,12 +26,8 @@ from testing.provider_mocks import (
 pytestmark = pytest.mark.django_db
 
 
-def test_webhooks_are_not_in_the_public_api_output(
-    api: APIClient, book: Any, stripe_mock: StripeMock
-) -> None:
-    appointment = book()
-    stripe_mock.answer_create()
-    session = started(api, appointment, "stripe")
+def test_webhooks_are_not_in_the_public_api_output(api: APIClient, card_checkout: Any) -> None:
+    appointment, session = card_checkout()
     send_stripe_webhook(Client(), stripe_event("checkout.session.completed", stripe_paid_session(session)))
     detail = json.dumps(api.get(f"/api/appointments/{appointment['id']}/").json())
     assert "pi_123" not in detail

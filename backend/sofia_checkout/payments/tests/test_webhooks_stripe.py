@@ -26,12 +26,8 @@ from testing.provider_mocks import (
 pytestmark = pytest.mark.django_db
 
 
-def test_stripe_completed_confirms(
-    api: APIClient, book: Any, stripe_mock: StripeMock, csrf_client: Client
-) -> None:
-    appointment = book()
-    stripe_mock.answer_create()
-    session = started(api, appointment, "stripe")
+def test_stripe_completed_confirms(csrf_client: Client, card_checkout: Any) -> None:
+    appointment, session = card_checkout()
     response = send_stripe_webhook(
         csrf_client, stripe_event("checkout.session.completed", stripe_paid_session(session))
     )
@@ -58,11 +54,9 @@ def test_stripe_completed_confirms(
     ],
 )
 def test_stripe_bad_signatures_change_nothing(
-    api: APIClient, book: Any, stripe_mock: StripeMock, csrf_client: Client, signature: str
+    csrf_client: Client, signature: str, card_checkout: Any
 ) -> None:
-    appointment = book()
-    stripe_mock.answer_create()
-    session = started(api, appointment, "stripe")
+    appointment, session = card_checkout()
     body = stripe_event("checkout.session.completed", stripe_paid_session(session))
     if signature.startswith("t=") and "v1=" in signature and "deadbeef" not in signature:
         signature = stripe_signature(body, secret="whsec_wrong")
@@ -73,20 +67,16 @@ def test_stripe_bad_signatures_change_nothing(
     assert WebhookEvent.objects.get().outcome == WebhookOutcome.REJECTED
 
 
-def test_stripe_stale_signature_is_rejected(api: APIClient, book: Any, stripe_mock: StripeMock) -> None:
-    appointment = book()
-    stripe_mock.answer_create()
-    session = started(api, appointment, "stripe")
+def test_stripe_stale_signature_is_rejected(card_checkout: Any) -> None:
+    appointment, session = card_checkout()
     body = stripe_event("checkout.session.completed", stripe_paid_session(session))
     response = send_stripe_webhook(Client(), body, stripe_signature(body, timestamp=int(time.time()) - 3600))
     assert response.status_code == 400
     assert appointment_status(appointment) == "pending_payment"
 
 
-def test_stripe_duplicates_apply_once(api: APIClient, book: Any, stripe_mock: StripeMock) -> None:
-    appointment = book()
-    stripe_mock.answer_create()
-    session = started(api, appointment, "stripe")
+def test_stripe_duplicates_apply_once(card_checkout: Any) -> None:
+    appointment, session = card_checkout()
     body = stripe_event("checkout.session.completed", stripe_paid_session(session), event_id="evt_same")
     outcomes = [send_stripe_webhook(Client(), body).json() for _ in range(10)]
     assert outcomes[0]["duplicate"] is False
@@ -96,10 +86,8 @@ def test_stripe_duplicates_apply_once(api: APIClient, book: Any, stripe_mock: St
     assert appointment_status(appointment) == "confirmed"
 
 
-def test_stripe_out_of_order_never_moves_back(api: APIClient, book: Any, stripe_mock: StripeMock) -> None:
-    appointment = book()
-    stripe_mock.answer_create()
-    session = started(api, appointment, "stripe")
+def test_stripe_out_of_order_never_moves_back(card_checkout: Any) -> None:
+    appointment, session = card_checkout()
     send_stripe_webhook(Client(), stripe_event("checkout.session.completed", stripe_paid_session(session)))
     late_expired = stripe_event(
         "checkout.session.expired", stripe_paid_session(session, status="expired", payment_status="unpaid")
@@ -109,10 +97,8 @@ def test_stripe_out_of_order_never_moves_back(api: APIClient, book: Any, stripe_
     assert appointment_status(appointment) == "confirmed"
 
 
-def test_stripe_async_payment_flow(api: APIClient, book: Any, stripe_mock: StripeMock) -> None:
-    appointment = book()
-    stripe_mock.answer_create()
-    session = started(api, appointment, "stripe")
+def test_stripe_async_payment_flow(card_checkout: Any) -> None:
+    appointment, session = card_checkout()
     unpaid = stripe_paid_session(session, payment_status="unpaid")
     send_stripe_webhook(Client(), stripe_event("checkout.session.completed", unpaid))
     assert appointment_status(appointment) == "payment_processing"
@@ -121,12 +107,8 @@ def test_stripe_async_payment_flow(api: APIClient, book: Any, stripe_mock: Strip
     assert appointment_status(appointment) == "pending_payment"
 
 
-def test_stripe_amount_mismatch_is_flagged_not_confirmed(
-    api: APIClient, book: Any, stripe_mock: StripeMock
-) -> None:
-    appointment = book()
-    stripe_mock.answer_create()
-    session = started(api, appointment, "stripe")
+def test_stripe_amount_mismatch_is_flagged_not_confirmed(card_checkout: Any) -> None:
+    appointment, session = card_checkout()
     underpaid = stripe_paid_session(session, amount_total=100)
     send_stripe_webhook(Client(), stripe_event("checkout.session.completed", underpaid))
     stored = PaymentSession.objects.get(pk=session["id"])

@@ -34,11 +34,9 @@ def notify(tm_id: str, status: str, client: Client | None = None) -> Any:
 
 
 def test_truemed_refetches_and_applies(
-    api: APIClient, book: Any, truemed_mock: TruemedMock, csrf_client: Client
+    truemed_mock: TruemedMock, csrf_client: Client, hsa_checkout: Any
 ) -> None:
-    appointment = book()
-    tm_id = truemed_mock.answer_create()
-    started(api, appointment, "truemed")
+    appointment, _, tm_id = hsa_checkout()
     route = truemed_mock.retrieve(tm_id, "processing")
     # The body claims captured; Truemed, asked directly, says processing: the re-fetch wins.
     response = notify(tm_id, "captured", csrf_client)
@@ -53,11 +51,9 @@ def test_truemed_refetches_and_applies(
 
 @pytest.mark.parametrize("headers", [{}, {"x-truemed-api-key": "wrong"}, {"x-truemed-api-key": ""}])
 def test_truemed_bad_key_rejected(
-    api: APIClient, book: Any, truemed_mock: TruemedMock, headers: dict[str, str]
+    truemed_mock: TruemedMock, headers: dict[str, str], hsa_checkout: Any
 ) -> None:
-    appointment = book()
-    tm_id = truemed_mock.answer_create()
-    started(api, appointment, "truemed")
+    appointment, _, tm_id = hsa_checkout()
     route = truemed_mock.retrieve(tm_id, "captured")
     response = send_truemed_webhook(Client(), truemed_legacy_body(tm_id, "captured"), **headers)
     assert response.status_code == 401
@@ -65,12 +61,8 @@ def test_truemed_bad_key_rejected(
     assert appointment_status(appointment) == "pending_payment"
 
 
-def test_truemed_captured_before_processing_ends_paid(
-    api: APIClient, book: Any, truemed_mock: TruemedMock
-) -> None:
-    appointment = book()
-    tm_id = truemed_mock.answer_create()
-    started(api, appointment, "truemed")
+def test_truemed_captured_before_processing_ends_paid(truemed_mock: TruemedMock, hsa_checkout: Any) -> None:
+    appointment, _, tm_id = hsa_checkout()
     truemed_mock.retrieve(tm_id, "captured")
     notify(tm_id, "captured")
     truemed_mock.retrieve(tm_id, "processing")  # a lagging read replica, or a late processing delivery
@@ -80,11 +72,9 @@ def test_truemed_captured_before_processing_ends_paid(
 
 
 def test_truemed_rejected_lets_the_shopper_pay_by_card(
-    api: APIClient, book: Any, truemed_mock: TruemedMock, stripe_mock: StripeMock
+    api: APIClient, truemed_mock: TruemedMock, stripe_mock: StripeMock, hsa_checkout: Any
 ) -> None:
-    appointment = book()
-    tm_id = truemed_mock.answer_create()
-    started(api, appointment, "truemed")
+    appointment, _, tm_id = hsa_checkout()
     truemed_mock.retrieve(tm_id, "processing")
     notify(tm_id, "processing")
     truemed_mock.retrieve(tm_id, "rejected")
@@ -94,12 +84,8 @@ def test_truemed_rejected_lets_the_shopper_pay_by_card(
     assert started(api, appointment, "stripe")["status"] == "open"
 
 
-def test_truemed_refetch_failure_asks_for_a_retry(
-    api: APIClient, book: Any, truemed_mock: TruemedMock
-) -> None:
-    appointment = book()
-    tm_id = truemed_mock.answer_create()
-    started(api, appointment, "truemed")
+def test_truemed_refetch_failure_asks_for_a_retry(truemed_mock: TruemedMock, hsa_checkout: Any) -> None:
+    appointment, _, tm_id = hsa_checkout()
     truemed_mock.session_route(tm_id).mock(
         side_effect=[
             httpx.ConnectError("down"),
@@ -124,11 +110,9 @@ def test_truemed_unknown_session_and_malformed(book: Any) -> None:
     assert no_id.status_code == 400
 
 
-def test_truemed_signed_mode(api: APIClient, book: Any, truemed_mock: TruemedMock, settings: Any) -> None:
+def test_truemed_signed_mode(truemed_mock: TruemedMock, settings: Any, hsa_checkout: Any) -> None:
     settings.TRUEMED_WEBHOOK_MODE = "signed"
-    appointment = book()
-    tm_id = truemed_mock.answer_create()
-    started(api, appointment, "truemed")
+    appointment, _, tm_id = hsa_checkout()
     truemed_mock.retrieve(tm_id, "captured")
     body = json.dumps(
         {
@@ -164,11 +148,9 @@ def test_truemed_signed_mode(api: APIClient, book: Any, truemed_mock: TruemedMoc
     ids=["amount-missing", "amount-not-an-integer", "amount-differs", "partial-capture"],
 )
 def test_truemed_captured_without_our_exact_amount_is_flagged_not_confirmed(
-    api: APIClient, book: Any, truemed_mock: TruemedMock, reported: dict[str, Any]
+    truemed_mock: TruemedMock, reported: dict[str, Any], hsa_checkout: Any
 ) -> None:
-    appointment = book()
-    tm_id = truemed_mock.answer_create()
-    session = started(api, appointment, "truemed")
+    appointment, session, tm_id = hsa_checkout()
     body = {"id": tm_id, "status": "captured", "metadata": ""} | {
         k: v for k, v in reported.items() if v is not None
     }
@@ -181,10 +163,8 @@ def test_truemed_captured_without_our_exact_amount_is_flagged_not_confirmed(
     assert appointment_status(appointment) == "pending_payment"
 
 
-def test_truemed_full_capture_confirms(api: APIClient, book: Any, truemed_mock: TruemedMock) -> None:
-    appointment = book()
-    tm_id = truemed_mock.answer_create()
-    started(api, appointment, "truemed")
+def test_truemed_full_capture_confirms(truemed_mock: TruemedMock, hsa_checkout: Any) -> None:
+    appointment, _, tm_id = hsa_checkout()
     truemed_mock.session_route(tm_id).mock(
         return_value=httpx.Response(
             200, json={"id": tm_id, "status": "captured", "total_amount": 15000, "capture_amount": 15000}
