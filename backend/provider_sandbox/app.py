@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route
 
 from provider_sandbox import control
 from provider_sandbox.config import SandboxConfig
-from provider_sandbox.faults import FaultInjection
+from provider_sandbox.faults import ErrorBody, FaultInjection
 from provider_sandbox.store import SandboxState
 from provider_sandbox.stripe import api as stripe_api
 from provider_sandbox.stripe import control as stripe_control
@@ -32,9 +32,9 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 # Faults apply to these provider API paths only (never to hosted pages or /_sandbox), each answering a
 # 500 in its provider's error shape.
-FAULTED_APIS = {
-    "/stripe/v1/": stripe_errors.injected_error_body(),
-    "/truemed/payments/": truemed_errors.injected_error_body(),
+FAULTED_APIS: dict[str, ErrorBody] = {
+    "/stripe/v1/": lambda state: stripe_errors.injected_error_body(),
+    "/truemed/payments/": lambda state: truemed_errors.injected_error_body(state.switches.truemed.error_body),
 }
 
 

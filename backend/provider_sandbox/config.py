@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from dataclasses import dataclass, field, fields, replace
+from typing import ClassVar, Literal, TypeVar
 
 TruemedWebhookMode = Literal["legacy", "signed"]
 AmountDetailsMode = Literal["strict", "lenient"]
@@ -20,6 +21,126 @@ STRIPE_API_VERSION = "2026-10-28.endive"
 
 class ConfigError(ValueError):
     """A sandbox environment variable has a value the sandbox cannot use."""
+
+
+# How a Stripe refund ends (https://docs.stripe.com/refunds#failed-refunds): at once, or `pending` first and
+# then, later, `succeeded` or `failed` (with refund.updated / refund.failed webhooks). Plain `pending` waits
+# for the control API (`POST /_sandbox/stripe/refunds/{id}/complete`).
+STRIPE_REFUND_OUTCOMES = ("succeeded", "pending", "pending_then_succeeded", "pending_then_failed")
+# Signed-mode Truemed event types: dot-notation names (`payment_session.updated`, `qualification.completed`).
+EVENT_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+MAX_EVENT_TYPE_LENGTH = 100
+_TRUEMED_PATH = re.compile(r"^/payments/[A-Za-z0-9_./{}-]+$")
+
+
+@dataclass(frozen=True)
+class TruemedAssumptions:
+    """Every undocumented Truemed behaviour the sandbox has to pick one answer for (docs/sandbox.md, "Truemed:
+    documented choices"). The first value of each choice is the default: what the adapter assumes
+    (backend/sofia_checkout/payments/providers/truemed/assumptions.py). The others let a test show what the
+    product does when Truemed turns out to behave otherwise."""
+
+    # The cancel route ({id}: the session id) and its answer: 200 {"id","status"}, 200 {"id"}, or 204.
+    cancel_path: str = "/payments/v1/payment_session/{id}/cancel"
+    cancel_answer: str = "id_status"
+    # The refund route and its answer: 200 {"refund_id"} or 200 {"id"}.
+    refund_path: str = "/payments/v1/refund"
+    refund_answer: str = "refund_id"
+    # When a refund shows in status_summary: at once, or only once the control API completes it.
+    refund_summary: str = "immediate"
+    # The webhook's session id field.
+    webhook_id_field: str = "payment_id"
+    # Signed mode `x-truemed-signature`: "t=<unix>,v1=<hex>" (HMAC over "{t}.{body}"), the same with v1 first,
+    # or "sha256=<hex>" (HMAC over the body alone, no timestamp).
+    signature: str = "t_v1"
+    # Legacy mode `x-truemed-api-key`: the webhook secret, or the merchant's API key.
+    legacy_header: str = "webhook_secret"
+    # 4xx bodies: {"error": "<Enum>", "message"} or {"detail": "<text>"} (Django REST framework's default).
+    error_body: str = "error_message"
+
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "cancel_answer": ("id_status", "id", "empty"),
+        "refund_answer": ("refund_id", "id"),
+        "refund_summary": ("immediate", "pending"),
+        "webhook_id_field": ("payment_id", "payment_session_id", "id"),
+        "signature": ("t_v1", "v1_t", "sha256"),
+        "legacy_header": ("webhook_secret", "api_key"),
+        "error_body": ("error_message", "detail"),
+    }
+
+    def __post_init__(self) -> None:
+        for name, allowed in self.CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"truemed assumption {name} must be one of {', '.join(allowed)}")
+        for name in ("cancel_path", "refund_path"):
+            path = getattr(self, name)
+            if not isinstance(path, str) or not _TRUEMED_PATH.match(path) or "//" in path:
+                raise ConfigError(f"truemed assumption {name} must be a path under /payments/")
+        if self.cancel_path.count("{id}") != 1:
+            raise ConfigError("truemed assumption cancel_path must contain {id} once")
+        if "{" in self.refund_path or "}" in self.refund_path:
+            raise ConfigError("truemed assumption refund_path takes no {id}")
+        if self.cancel_path.replace("{id}", "x") == self.refund_path:
+            raise ConfigError("truemed assumptions cancel_path and refund_path must differ")
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def changed(self, changes: Mapping[str, object]) -> TruemedAssumptions:
+        """A copy with some assumptions changed; ConfigError for unknown names or values."""
+        unknown = sorted(set(changes) - set(self.names()))
+        if unknown:
+            raise ConfigError(f"unknown truemed assumption {unknown[0]!r}")
+        if any(not isinstance(value, str) for value in changes.values()):
+            raise ConfigError("truemed assumptions are strings")
+        return replace(self, **{name: str(value) for name, value in changes.items()})
+
+    @classmethod
+    def parse(cls, text: str) -> TruemedAssumptions:
+        """`name=value,name=value` (SANDBOX_TRUEMED_ASSUMPTIONS); empty means every default."""
+        changes: dict[str, object] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            name, sep, value = part.partition("=")
+            if not sep or not name.strip() or not value.strip():
+                raise ConfigError(f"expected name=value, got {part!r}")
+            changes[name.strip()] = value.strip()
+        return cls().changed(changes)
+
+    def as_dict(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in self.names()}
+
+
+def check_event_type(value: object) -> str:
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_EVENT_TYPE_LENGTH
+        or not EVENT_TYPE_PATTERN.match(value)
+    ):
+        raise ConfigError("an event type is lowercase words joined by dots, e.g. payment_session.updated")
+    return value
+
+
+@dataclass(frozen=True)
+class Switches:
+    """Provider behaviours a test may switch while the sandbox runs (`POST /_sandbox/config`); a reset goes
+    back to the start-up values (SandboxConfig.switches)."""
+
+    stripe_refund_outcome: str = "succeeded"
+    truemed_event_type: str = "payment_session.updated"
+    truemed: TruemedAssumptions = field(default_factory=TruemedAssumptions)
+
+    def __post_init__(self) -> None:
+        if self.stripe_refund_outcome not in STRIPE_REFUND_OUTCOMES:
+            raise ConfigError(f"stripe_refund_outcome must be one of {', '.join(STRIPE_REFUND_OUTCOMES)}")
+        check_event_type(self.truemed_event_type)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "stripe_refund_outcome": self.stripe_refund_outcome,
+            "truemed_event_type": self.truemed_event_type,
+            "truemed_assumptions": self.truemed.as_dict(),
+        }
 
 
 @dataclass(frozen=True)
@@ -48,6 +169,9 @@ class SandboxConfig:
     webhook_timeout_seconds: float = 5.0
     # How often open Stripe sessions past their expires_at are expired (and announced).
     expiry_sweep_seconds: float = 1.0
+    # stripe_refund_outcome pending_then_*: seconds a refund stays pending before it settles.
+    refund_settle_seconds: float = 1.0
+    switches: Switches = field(default_factory=Switches)
 
     def __post_init__(self) -> None:
         if self.truemed_webhook_mode not in {"legacy", "signed"}:
@@ -103,6 +227,23 @@ class SandboxConfig:
         details = choice(
             "SANDBOX_TRUEMED_AMOUNT_DETAILS", defaults.truemed_amount_details, {"strict", "lenient"}
         )
+        refund_outcome = choice(
+            "SANDBOX_STRIPE_REFUND_OUTCOME",
+            defaults.switches.stripe_refund_outcome,
+            set(STRIPE_REFUND_OUTCOMES),
+        )
+        event_type = text("SANDBOX_TRUEMED_EVENT_TYPE", defaults.switches.truemed_event_type)
+        try:
+            check_event_type(event_type)
+        except ConfigError as exc:
+            raise ConfigError(f"SANDBOX_TRUEMED_EVENT_TYPE: {exc}") from exc
+        try:
+            assumptions = TruemedAssumptions.parse(text("SANDBOX_TRUEMED_ASSUMPTIONS", ""))
+        except ConfigError as exc:
+            raise ConfigError(f"SANDBOX_TRUEMED_ASSUMPTIONS: {exc}") from exc
+        switches = Switches(
+            stripe_refund_outcome=refund_outcome, truemed_event_type=event_type, truemed=assumptions
+        )
         try:
             return cls(
                 host=host,
@@ -125,6 +266,7 @@ class SandboxConfig:
                 webhook_max_attempts=number(
                     "SANDBOX_WEBHOOK_MAX_ATTEMPTS", defaults.webhook_max_attempts, minimum=1
                 ),
+                switches=switches,
             )
         except ConfigError:
             raise

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from provider_sandbox.config import ConfigError, check_faults
+from provider_sandbox.config import ConfigError, Switches, check_event_type, check_faults
 from provider_sandbox.events import WebhookEvent
 from provider_sandbox.store import SandboxState, state_of
 from provider_sandbox.validation import json_object
@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 DELIVERY_MODES = ("in_order", "reversed", "none")
 FAULT_SETTINGS = frozenset({"latency_ms", "error_rate", "timeout_rate", "timeout_seconds"})
+SWITCH_SETTINGS = frozenset({"stripe_refund_outcome", "truemed_event_type", "truemed_assumptions"})
 
 
 class ControlError(Exception):
@@ -131,9 +132,12 @@ def complete_endpoint(
     prepare: Prepare,
     *,
     read_outcome: Callable[[dict[str, Any]], object] = _outcome,
+    id_param: str = "session_id",
+    object_key: str = "session",
 ) -> Endpoint:
     """`POST .../{session_id}/complete {"outcome", "delivery"}`: force an outcome and answer with what
-    changed and how its webhooks went. `prepare(state, session_id, outcome)` raises 404/409 ControlErrors."""
+    changed and how its webhooks went. `prepare(state, object_id, outcome)` raises 404/409 ControlErrors.
+    The same shape completes other objects (a refund: `id_param="refund_id"`, `object_key="refund"`)."""
 
     async def endpoint(request: Request) -> Response:
         state = state_of(request)
@@ -142,19 +146,17 @@ def complete_endpoint(
         if outcome not in outcomes:
             raise ControlError(400, "validation_error", f"outcome must be one of {', '.join(outcomes)}")
         mode = delivery_mode(body)
-        session_id = request.path_params["session_id"]
+        object_id = request.path_params[id_param]
         async with state.lock:
-            steps, session_object = prepare(state, session_id, str(outcome))
+            steps, shown = prepare(state, object_id, str(outcome))
         events, results = await run_steps(state, steps, mode)
-        logger.info(
-            "control: %s %s -> %s (%d webhooks, %s)", provider, session_id, outcome, len(events), mode
-        )
+        logger.info("control: %s %s -> %s (%d webhooks, %s)", provider, object_id, outcome, len(events), mode)
         return JSONResponse(
             {
                 "provider": provider,
                 "outcome": outcome,
                 "delivery": mode,
-                "session": session_object(),
+                object_key: shown(),
                 "events": [event_summary(e) for e in events],
                 "deliveries": results,
             }
@@ -199,8 +201,25 @@ async def get_config(request: Request) -> Response:
             "truemed_capture_delay_seconds": config.truemed_capture_delay_seconds,
             "webhook_max_attempts": config.webhook_max_attempts,
             "held_requests": state.held_requests,
+            **state.switches.as_dict(),
         }
     )
+
+
+def _switches(body: dict[str, Any], current: Switches) -> Switches:
+    """The behaviours after a config call: named ones changed, Truemed assumptions merged name by name."""
+    changes = body.get("truemed_assumptions", {})
+    if not isinstance(changes, dict):
+        raise ControlError(400, "validation_error", "truemed_assumptions must be an object of name: value")
+    try:
+        truemed = current.truemed.changed(changes)
+        return Switches(
+            stripe_refund_outcome=body.get("stripe_refund_outcome", current.stripe_refund_outcome),
+            truemed_event_type=check_event_type(body.get("truemed_event_type", current.truemed_event_type)),
+            truemed=truemed,
+        )
+    except ConfigError as exc:
+        raise ControlError(400, "validation_error", str(exc)) from exc
 
 
 def _number(body: dict[str, Any], name: str, current: float) -> float:
@@ -215,7 +234,7 @@ def _number(body: dict[str, Any], name: str, current: float) -> float:
 async def set_config(request: Request) -> Response:
     state = state_of(request)
     body = await read_body(request)
-    unknown = sorted(set(body) - FAULT_SETTINGS)
+    unknown = sorted(set(body) - FAULT_SETTINGS - SWITCH_SETTINGS)
     if unknown:
         raise ControlError(400, "validation_error", f"Unknown setting: {unknown[0]}")
     latency = _number(body, "latency_ms", state.faults.latency_ms)
@@ -230,10 +249,13 @@ async def set_config(request: Request) -> Response:
         check_faults(latency_ms=int(latency), error_rate=error_rate, timeout_rate=timeout_rate)
     except ConfigError as exc:
         raise ControlError(400, "validation_error", str(exc)) from exc
+    # Validate everything before changing anything: a refused call changes nothing.
+    switches = _switches(body, state.switches)
+    state.switches = switches
     faults = state.faults
     faults.latency_ms, faults.error_rate, faults.timeout_rate = int(latency), error_rate, timeout_rate
     faults.timeout_seconds = timeout_seconds
-    logger.info("control: faults now %s", faults.as_dict())
+    logger.info("control: faults now %s, behaviours %s", faults.as_dict(), switches.as_dict())
     return await get_config(request)
 
 

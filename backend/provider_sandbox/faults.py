@@ -6,7 +6,8 @@
   client timeout): the client sees a timeout although the session may exist. That is the case idempotency
   keys exist for; a retry with the same key must not create a second session.
 
-Which paths are a provider's API, and its 500 body, are passed in by app.py: this module knows no provider.
+Which paths are a provider's API, and how its 500 body reads (it may depend on switched behaviours), are
+passed in by app.py: this module knows no provider.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import contextlib
 import json
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,19 +29,23 @@ logger = logging.getLogger(__name__)
 _RANDOM = secrets.SystemRandom()
 
 
+ErrorBody = Callable[[SandboxState], dict[str, Any]]
+
+
 class FaultInjection:
-    def __init__(self, app: ASGIApp, state: SandboxState, apis: Mapping[str, dict[str, Any]]) -> None:
+    def __init__(self, app: ASGIApp, state: SandboxState, apis: Mapping[str, ErrorBody]) -> None:
         """`apis`: the path prefix of each provider API -> the body of its 500 answer (provider's shape)."""
         self.app = app
         self.state = state
-        self.error_bodies = {prefix: json.dumps(body).encode() for prefix, body in apis.items()}
+        self.error_bodies = dict(apis)
 
     def _error_body(self, scope: Scope) -> bytes | None:
         """The 500 body if this is a call to a provider API (which faults apply to), else None."""
         if scope["type"] != "http":
             return None
         path = scope.get("path", "")
-        return next((body for prefix, body in self.error_bodies.items() if path.startswith(prefix)), None)
+        body = next((body for prefix, body in self.error_bodies.items() if path.startswith(prefix)), None)
+        return None if body is None else json.dumps(body(self.state)).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         error_body = self._error_body(scope)

@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar, cast
 import httpx
 from starlette.requests import Request
 
-from provider_sandbox.config import SandboxConfig
+from provider_sandbox.config import SandboxConfig, Switches
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,8 @@ class SandboxState:
     clock: Callable[[], float] = time.time
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     faults: Faults = field(default_factory=Faults)
+    # Provider behaviours switchable at runtime (POST /_sandbox/config); start as configured.
+    switches: Switches = field(default_factory=Switches)
     # Provider sessions actually created per idempotency key, both providers (replays do not count).
     creates_per_idempotency_key: Counter[str] = field(default_factory=Counter)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
@@ -81,6 +83,7 @@ class SandboxState:
 
     def __post_init__(self) -> None:
         self.faults = _faults_from(self.config)
+        self.switches = self.config.switches
 
     def store(self, kind: type[Store]) -> Store:
         """The records of one provider (its store class), made on first use."""
@@ -144,8 +147,10 @@ class SandboxState:
         """Forget every session, key, delivery and fault; stop pending captures and deliveries."""
         await self.cancel_background()
         self.release_held()
-        # "Clears faults": back to none at all, whatever the start-up environment asked for.
+        # "Clears faults": back to none at all, whatever the start-up environment asked for. Switched
+        # behaviours go back to how the sandbox started (they are not faults).
         self.faults = Faults(timeout_seconds=self.config.timeout_seconds)
+        self.switches = self.config.switches
         for store in self._stores.values():
             store.clear()
         self.creates_per_idempotency_key.clear()

@@ -6,6 +6,7 @@ holds the endpoints and what each one does to the emulated account.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -19,8 +20,15 @@ from provider_sandbox.stripe import params as rules
 from provider_sandbox.stripe.errors import StripeApiError, missing, no_such
 from provider_sandbox.stripe.expiry import expire_overdue
 from provider_sandbox.stripe.models import PaymentIntentRecord, StripeRefund, StripeSession, stripe_store
-from provider_sandbox.stripe.objects import mark_expired, refund_object, session_object
+from provider_sandbox.stripe.objects import (
+    mark_expired,
+    refund_failed,
+    refund_object,
+    session_object,
+    settle_refund,
+)
 from provider_sandbox.stripe.protocol import Outcome, answer, authenticate, idempotent_post, refusal
+from provider_sandbox.webhooks import deliver_all
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +51,7 @@ def _create_session(state: SandboxState, params: dict[str, Any], request: Reques
         customer_email=new.customer_email,
         metadata=new.metadata,
         idempotency_key=key,
+        payment_method_types=new.payment_method_types,
     )
     stripe_store(state).sessions[session.id] = session
     if key is not None:
@@ -106,21 +115,43 @@ def _refunded_intent(state: SandboxState, params: dict[str, Any]) -> PaymentInte
     return intent
 
 
+async def _settle_later(state: SandboxState, refund: StripeRefund, *, succeeded: bool) -> None:
+    """stripe_refund_outcome pending_then_*: the refund stays pending a while, then ends and is announced."""
+    await asyncio.sleep(state.config.refund_settle_seconds)
+    async with state.lock:
+        if refund.status != "pending":
+            return  # the control API already settled it
+        events = [settle_refund(state, refund, succeeded=succeeded)]
+        if not succeeded:
+            events.append(refund_failed(state, refund))
+    await deliver_all(state, events)
+
+
 def _create_refund(state: SandboxState, params: dict[str, Any], request: Request) -> Outcome:
     intent = _refunded_intent(state, params)
     amount = rules.refund_amount(params, intent.amount - intent.amount_refunded)
+    outcome = state.switches.stripe_refund_outcome
     refund = StripeRefund(
         id=stripe_id("re_"),
         amount=amount,
         currency=intent.currency,
         charge=intent.charge_id,
         payment_intent=intent.id,
+        session_id=intent.session_id,
         reason=rules.refund_reason(params.get("reason")),
         metadata=rules.metadata(params.get("metadata")),
         created=state.now(),
+        status="succeeded" if outcome == "succeeded" else "pending",
     )
+    # A pending refund holds its amount: only a failure makes it refundable again.
     intent.amount_refunded += amount
     stripe_store(state).refunds[refund.id] = refund
+    if outcome.startswith("pending_then_"):
+        state.spawn(
+            _settle_later(state, refund, succeeded=outcome == "pending_then_succeeded"),
+            name=f"stripe-refund-{refund.id}",
+        )
+    logger.info("stripe refund %s of %d on %s: %s", refund.id, amount, intent.id, refund.status)
     return Outcome(200, refund_object(refund))
 
 

@@ -1,7 +1,10 @@
-"""Forced Stripe outcomes (`POST /_sandbox/stripe/sessions/{id}/complete`) and Stripe's rows in the listing.
+"""Forced Stripe outcomes (`POST /_sandbox/stripe/sessions/{id}/complete`), the end of a pending refund
+(`POST /_sandbox/stripe/refunds/{id}/complete`) and Stripe's rows in the listing.
 
-Outcomes are what Stripe itself would do: `paid`; `declined` and `canceled` change nothing and send nothing
-(the shopper stays on, or leaves, the page); `expired`; delayed methods (`async_paid`, `async_failed`).
+Outcomes are what Stripe itself would do: `paid`; `declined` and `canceled` (alias `abandoned`) change
+nothing and send nothing (the shopper stays on, or leaves, the page); `expired`; delayed methods
+(`async_paid`, `async_failed`). A pending refund ends `succeeded` (refund.updated) or `failed`
+(refund.updated, then refund.failed).
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from provider_sandbox.events import WebhookEvent
 from provider_sandbox.store import SandboxState
 from provider_sandbox.stripe import objects
 from provider_sandbox.stripe.expiry import expire_overdue
-from provider_sandbox.stripe.models import StripeSession, stripe_store
+from provider_sandbox.stripe.models import StripeRefund, StripeSession, stripe_store
 
-OUTCOMES = ("paid", "declined", "canceled", "expired", "async_paid", "async_failed")
+OUTCOMES = ("paid", "declined", "canceled", "abandoned", "expired", "async_paid", "async_failed")
+REFUND_OUTCOMES = ("succeeded", "failed")
 
 
 def _steps(state: SandboxState, s: StripeSession, outcome: str) -> list[Step]:
@@ -66,6 +70,27 @@ def _prepare(state: SandboxState, session_id: str, outcome: str) -> Prepared:
     return _steps(state, session, outcome), lambda: objects.session_object(state, session)
 
 
+def _refund_steps(state: SandboxState, r: StripeRefund, outcome: str) -> list[Step]:
+    def is_pending() -> bool:
+        return r.status == "pending"
+
+    if outcome == "succeeded":
+        return [(is_pending, lambda: objects.settle_refund(state, r, succeeded=True))]
+    return [
+        (is_pending, lambda: objects.settle_refund(state, r, succeeded=False)),
+        (lambda: r.status == "failed", lambda: objects.refund_failed(state, r)),
+    ]
+
+
+def _prepare_refund(state: SandboxState, refund_id: str, outcome: str) -> Prepared:
+    refund = stripe_store(state).refunds.get(refund_id)
+    if refund is None:
+        raise ControlError(404, "not_found", "No such Stripe refund")
+    if refund.status != "pending":
+        raise ControlError(409, "conflict", f"The refund is {refund.status}, not pending")
+    return _refund_steps(state, refund, outcome), lambda: objects.refund_object(refund)
+
+
 def listing(state: SandboxState) -> list[dict[str, Any]]:
     return [
         {
@@ -81,6 +106,11 @@ def listing(state: SandboxState) -> list[dict[str, Any]]:
             "shopper_cancels": s.shopper_cancels,
             "webhooks": len(s.events),
             "url": objects.hosted_url(state, s.id) if s.status == "open" else None,
+            "refunds": [
+                {"id": r.id, "amount": r.amount, "status": r.status}
+                for r in stripe_store(state).refunds.values()
+                if r.session_id == s.id
+            ],
         }
         for s in stripe_store(state).sessions.values()
     ]
@@ -98,7 +128,14 @@ CONTROL = ProviderControl(
             "/_sandbox/stripe/sessions/{session_id}/complete",
             complete_endpoint("stripe", OUTCOMES, _prepare, read_outcome=_read_outcome),
             methods=["POST"],
-        )
+        ),
+        Route(
+            "/_sandbox/stripe/refunds/{refund_id}/complete",
+            complete_endpoint(
+                "stripe", REFUND_OUTCOMES, _prepare_refund, id_param="refund_id", object_key="refund"
+            ),
+            methods=["POST"],
+        ),
     ],
     listing=listing,
     sent_events=sent_events,

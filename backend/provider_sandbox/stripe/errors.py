@@ -29,7 +29,8 @@ class StripeApiError(Exception):
         error: dict[str, Any] = {"type": self.type, "code": self.code, "message": self.message}
         error["param"] = self.param
         if self.code:
-            error["doc_url"] = DOC_URL + self.code
+            # Stripe's doc pages spell codes with hyphens: .../error-codes/parameter-unknown
+            error["doc_url"] = DOC_URL + self.code.replace("_", "-")
         return {"error": error}
 
 

@@ -28,6 +28,7 @@ class StripeSession:
     customer_email: str | None
     metadata: dict[str, str]
     idempotency_key: str | None
+    payment_method_types: list[str] = field(default_factory=lambda: ["card"])
     mode: str = "payment"
     status: str = "open"
     payment_status: str = "unpaid"
@@ -57,10 +58,16 @@ class StripeRefund:
     currency: str
     charge: str
     payment_intent: str
+    session_id: str
     reason: str | None
     metadata: dict[str, str]
     created: int
+    # pending -> succeeded | failed (https://docs.stripe.com/refunds#failed-refunds)
+    status: str = "succeeded"
+    failure_reason: str | None = None
     balance_transaction: str = field(default_factory=lambda: stripe_id("txn_"))
+    failure_balance_transaction: str | None = None
+    events: list[WebhookEvent] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ def session_object(state: SandboxState, s: StripeSession) -> dict[str, Any]:
         "payment_method_collection": "if_required",
         "payment_method_configuration_details": None,
         "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
-        "payment_method_types": ["card"],
+        "payment_method_types": list(s.payment_method_types),
         "payment_status": s.payment_status,
         "permissions": None,
         "phone_number_collection": {"enabled": False},
@@ -110,14 +110,16 @@ def session_object(state: SandboxState, s: StripeSession) -> dict[str, Any]:
         "subscription": None,
         "success_url": s.success_url,
         "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-        "ui_mode": "hosted",
+        "ui_mode": "hosted_page",
         "url": hosted_url(state, s.id) if s.status == "open" else None,
         "wallet_options": None,
     }
 
 
 def refund_object(r: StripeRefund) -> dict[str, Any]:
-    return {
+    """The refund; `pending_reason` only while pending, `failure_reason` and `failure_balance_transaction`
+    only once failed (optional fields: Stripe's fixture has none of them)."""
+    refund: dict[str, Any] = {
         "id": r.id,
         "object": "refund",
         "amount": r.amount,
@@ -134,9 +136,15 @@ def refund_object(r: StripeRefund) -> dict[str, Any]:
         "reason": r.reason,
         "receipt_number": None,
         "source_transfer_reversal": None,
-        "status": "succeeded",
+        "status": r.status,
         "transfer_reversal": None,
     }
+    if r.status == "pending":
+        refund["pending_reason"] = "processing"
+    if r.status == "failed":
+        refund["failure_reason"] = r.failure_reason
+        refund["failure_balance_transaction"] = r.failure_balance_transaction
+    return refund
 
 
 def webhook_target(config: SandboxConfig) -> WebhookTarget:
@@ -154,6 +162,41 @@ def webhook_target(config: SandboxConfig) -> WebhookTarget:
     )
 
 
+def _event(
+    state: SandboxState,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    session_id: str,
+    status: str,
+    request_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> WebhookEvent:
+    created = state.now()
+    event = {
+        "id": stripe_id("evt_"),
+        "object": "event",
+        "api_version": STRIPE_API_VERSION,
+        "created": created,
+        "data": data,
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": request_id, "idempotency_key": idempotency_key},
+        "type": event_type,
+    }
+    # Stripe sends pretty-printed JSON: a receiver that re-serialises before verifying fails, as it should.
+    return WebhookEvent(
+        provider="stripe",
+        event_id=str(event["id"]),
+        event_type=event_type,
+        session_id=session_id,
+        status=status,
+        body=json.dumps(event, indent=2).encode(),
+        created=created,
+        target=webhook_target(state.config),
+    )
+
+
 def make_event(
     state: SandboxState,
     s: StripeSession,
@@ -163,32 +206,54 @@ def make_event(
     idempotency_key: str | None = None,
 ) -> WebhookEvent:
     """Build (and remember on the session) the event for the session's current state."""
-    created = state.now()
-    event = {
-        "id": stripe_id("evt_"),
-        "object": "event",
-        "api_version": STRIPE_API_VERSION,
-        "created": created,
-        "data": {"object": session_object(state, s)},
-        "livemode": False,
-        "pending_webhooks": 1,
-        "request": {"id": request_id, "idempotency_key": idempotency_key},
-        "type": event_type,
-    }
-    # Stripe sends pretty-printed JSON: a receiver that re-serialises before verifying fails, as it should.
-    body = json.dumps(event, indent=2).encode()
-    notice = WebhookEvent(
-        provider="stripe",
-        event_id=str(event["id"]),
-        event_type=event_type,
+    notice = _event(
+        state,
+        event_type,
+        {"object": session_object(state, s)},
         session_id=s.id,
         status=f"{s.status}/{s.payment_status}",
-        body=body,
-        created=created,
-        target=webhook_target(state.config),
+        request_id=request_id,
+        idempotency_key=idempotency_key,
     )
     s.events.append(notice)
     return notice
+
+
+def refund_event(state: SandboxState, r: StripeRefund, event_type: str, *, was: str) -> WebhookEvent:
+    """A refund event (`refund.updated`, `refund.failed`) for the refund's current state; `was` is the status
+    before the change (`data.previous_attributes`, as Stripe sends on updates)."""
+    notice = _event(
+        state,
+        event_type,
+        {"object": refund_object(r), "previous_attributes": {"status": was}},
+        session_id=r.session_id,
+        status=r.status,
+    )
+    r.events.append(notice)
+    return notice
+
+
+# What a failed card refund most often reports (https://docs.stripe.com/refunds#failed-refunds).
+FAILURE_REASON = "expired_or_canceled_card"
+
+
+def settle_refund(state: SandboxState, r: StripeRefund, *, succeeded: bool) -> WebhookEvent:
+    """A pending refund ends `succeeded` or `failed` (then its money is refundable again): refund.updated.
+    A failure is announced once more with refund.failed (`refund_failed`)."""
+    was = r.status
+    if succeeded:
+        r.status = "succeeded"
+    else:
+        r.status, r.failure_reason = "failed", FAILURE_REASON
+        r.failure_balance_transaction = stripe_id("txn_")
+        intent = stripe_store(state).payment_intents.get(r.payment_intent)
+        if intent is not None:
+            intent.amount_refunded -= r.amount
+    return refund_event(state, r, "refund.updated", was=was)
+
+
+def refund_failed(state: SandboxState, r: StripeRefund) -> WebhookEvent:
+    return refund_event(state, r, "refund.failed", was="pending")
 
 
 def _new_payment_intent(state: SandboxState, s: StripeSession) -> None:

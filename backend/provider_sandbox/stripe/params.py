@@ -1,7 +1,8 @@
 """Stripe's parameter rules for creating a Checkout Session and a refund.
 
 Rules and messages follow Stripe's API reference (https://docs.stripe.com/api/checkout/sessions/create,
-https://docs.stripe.com/api/refunds/create). Refusals of the parameters themselves are validation errors:
+https://docs.stripe.com/api/refunds/create). Which create parameters exist at all comes from the installed
+stripe SDK's typed params (sdk_params.py). Refusals of the parameters themselves are validation errors:
 Stripe saves nothing under the idempotency key for them, so a corrected retry with the same key works.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provider_sandbox.stripe.errors import StripeApiError, invalid, missing, no_such
+from provider_sandbox.stripe.sdk_params import literal_values, unknown_create_param
 from provider_sandbox.validation import is_email, is_http_url
 
 MIN_EXPIRY_SECONDS = 30 * 60
@@ -24,25 +26,10 @@ METADATA_MAX_KEYS = 50
 METADATA_MAX_KEY_LEN = 40
 METADATA_MAX_VALUE_LEN = 500
 CLIENT_REFERENCE_MAX = 200
-KNOWN_CREATE_PARAMS = frozenset(
-    {
-        "mode",
-        "line_items",
-        "success_url",
-        "cancel_url",
-        "client_reference_id",
-        "customer_email",
-        "metadata",
-        "expires_at",
-        "expand",
-        "locale",
-        "payment_method_types",
-        "submit_type",
-        "billing_address_collection",
-        "payment_intent_data",
-        "allow_promotion_codes",
-    }
-)
+# The only ui_mode the sandbox serves (a hosted page); the SDK names the others.
+HOSTED_UI_MODE = "hosted_page"
+# What Checkout offers when the create names no payment method types (this account: cards only).
+DEFAULT_PAYMENT_METHOD_TYPES = ("card",)
 REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
 _CURRENCY = re.compile(r"^[a-z]{3}$")
 
@@ -60,6 +47,7 @@ class NewSession:
     client_reference_id: str | None
     customer_email: str | None
     metadata: dict[str, str]
+    payment_method_types: list[str]
 
 
 def as_int(value: Any, param: str) -> int:
@@ -208,11 +196,34 @@ def _expires_at(params: dict[str, Any], now: int) -> int:
     return expires_at
 
 
+def _ui_mode(value: Any) -> None:
+    if value is None:
+        return
+    modes = literal_values("ui_mode")
+    if value not in modes:
+        raise invalid(
+            "ui_mode", f"Invalid ui_mode: must be one of {', '.join(modes)}", "parameter_invalid_string"
+        )
+    if value != HOSTED_UI_MODE:
+        raise invalid("ui_mode", f"The provider sandbox supports ui_mode={HOSTED_UI_MODE} only, got {value}.")
+
+
+def _payment_method_types(value: Any, param: str) -> list[str]:
+    if value is None or value == "":
+        return []
+    if not isinstance(value, list) or not value:
+        raise invalid(param, "Invalid array", "parameter_invalid_array")
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item:
+            raise invalid(f"{param}[{i}]", f"Invalid string: {item!r}", "parameter_invalid_string")
+    return list(value)
+
+
 def new_session(params: dict[str, Any], *, now: int) -> NewSession:
     """Check a create's parameters in Stripe's order; raise the first refusal (a validation error)."""
-    unknown = sorted(set(params) - KNOWN_CREATE_PARAMS)
-    if unknown:
-        raise invalid(unknown[0], f"Received unknown parameter: {unknown[0]}", "parameter_unknown")
+    unknown = unknown_create_param(params)
+    if unknown is not None:
+        raise invalid(unknown, f"Received unknown parameter: {unknown}", "parameter_unknown")
     mode = params.get("mode")
     if mode is None:
         raise missing("mode")
@@ -233,6 +244,20 @@ def new_session(params: dict[str, Any], *, now: int) -> NewSession:
     email = params.get("customer_email")
     if email is not None and not is_email(email):
         raise invalid("customer_email", f"Invalid email address: {email}", "email_invalid")
+    _ui_mode(params.get("ui_mode"))
+    allowed = _payment_method_types(
+        params.get("allowed_payment_method_types"), "allowed_payment_method_types"
+    )
+    excluded = _payment_method_types(
+        params.get("excluded_payment_method_types"), "excluded_payment_method_types"
+    )
+    offered = [t for t in (allowed or DEFAULT_PAYMENT_METHOD_TYPES) if t not in excluded]
+    if not offered:
+        raise invalid(
+            "excluded_payment_method_types",
+            "No payment method types remain after excluded_payment_method_types.",
+            "parameter_invalid_array",
+        )
     return NewSession(
         line_items=items,
         currency=currency,
@@ -243,6 +268,7 @@ def new_session(params: dict[str, Any], *, now: int) -> NewSession:
         client_reference_id=reference or None,
         customer_email=email,
         metadata=metadata(params.get("metadata")),
+        payment_method_types=offered,
     )
 
 

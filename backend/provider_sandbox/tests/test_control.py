@@ -135,17 +135,21 @@ def test_truemed_captured_sends_processing_then_captured(sandbox: Sandbox) -> No
         15000,
     )
     assert session["authorized_on"]
-    assert session["captured_on"]
+    assert session["captured_on"] == session["authorized_on"]  # a one-time payment is captured at once
 
 
 def test_truemed_processing_then_later_rejected(sandbox: Sandbox) -> None:
     session_id = sandbox.truemed_session()["id"]
     truemed_complete(sandbox, session_id, outcome="processing")
-    assert truemed_read(sandbox, session_id)["status"] == "processing"
+    processing = truemed_read(sandbox, session_id)
+    assert (processing["status"], processing["status_summary"]) == ("processing", "Authorized")
+    # One-time payments: capture_amount equals authorize_amount from processing on, and so do the dates.
+    assert processing["capture_amount"] == processing["authorize_amount"] == 15000
+    assert processing["captured_on"] == processing["authorized_on"] is not None
     truemed_complete(sandbox, session_id, outcome="rejected")
     assert truemed_statuses(sandbox) == ["processing", "rejected"]
     session = truemed_read(sandbox, session_id)
-    assert (session["status"], session["capture_amount"]) == ("rejected", 0)
+    assert (session["status"], session["status_summary"]) == ("rejected", "Rejected")
     assert truemed_complete(sandbox, session_id, outcome="captured").status_code == 409
 
 

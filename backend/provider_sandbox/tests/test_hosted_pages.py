@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from provider_sandbox.tests.helpers import Sandbox
+from provider_sandbox.tests.helpers import TRUEMED_AUTH, Sandbox
 from testing.net import wait_until
 
 
@@ -225,12 +225,40 @@ def test_truemed_simulated_rejection(sandbox: Sandbox) -> None:
     assert page.h1 == "HSA/FSA payment not approved"
 
 
-def test_truemed_cancel_then_old_link_times_out(sandbox: Sandbox) -> None:
+def test_truemed_cancel_returns_to_failure_url_and_the_session_stays_pending(sandbox: Sandbox) -> None:
+    """Truemed's `canceled` is the cancel API's: a shopper who leaves changes nothing, and no webhook."""
     session = sandbox.truemed_session()
-    response = sandbox.client.post(f"{path_of(session['redirect_url'])}/cancel")
-    assert response.status_code == 303
-    assert response.headers["location"] == "http://127.0.0.1:5173/checkout/cancelled?x=1"
-    assert sandbox.truemed.sessions[session["id"]].status == "canceled"
+    path = path_of(session["redirect_url"])
+    for step_path in (path, f"{path}?step=pay"):  # the Cancel button of both steps
+        sandbox.client.get(step_path)
+        response = sandbox.client.post(f"{path}/cancel")
+        assert response.status_code == 303
+        assert response.headers["location"] == "http://127.0.0.1:5173/checkout/cancelled?x=1"
+    stored = sandbox.truemed.sessions[session["id"]]
+    assert (stored.status, stored.shopper_cancels) == ("pending", 2)
+    assert stored.events == []
+    assert sandbox.state.background == set()  # nothing is on its way either
+    assert sandbox.receiver.on("/truemed") == []
+    # The link still works: the shopper may come back and pay.
+    assert read_page(sandbox.client.get(path).text).buttons == ["Continue", "Cancel"]
+    row = next(r for r in sandbox.control("GET", "/sessions")["sessions"] if r["id"] == session["id"])
+    assert (row["status"], row["shopper_cancels"]) == ("pending", 2)
+
+
+def test_truemed_cancel_without_failure_url_shows_a_notice(sandbox: Sandbox) -> None:
+    session = sandbox.truemed_session(failure_url=None)
+    page = read_page(sandbox.client.post(f"{path_of(session['redirect_url'])}/cancel").text)
+    accessible(page)
+    assert page.h1 == "Payment not completed"
+    assert sandbox.truemed.sessions[session["id"]].status == "pending"
+
+
+def test_truemed_canceled_through_the_api_then_old_link_times_out(sandbox: Sandbox) -> None:
+    session = sandbox.truemed_session()
+    cancel = sandbox.client.post(
+        f"/truemed/payments/v1/payment_session/{session['id']}/cancel", headers=TRUEMED_AUTH
+    )
+    assert cancel.status_code == 200
     wait_until(lambda: len(sandbox.receiver.on("/truemed")) == 1)
     page = read_page(sandbox.client.get(path_of(session["redirect_url"])).text)
     assert "timed out" in page.h1

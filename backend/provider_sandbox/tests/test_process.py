@@ -49,6 +49,9 @@ def running(_receiver_server: Receiver, tmp_path_factory: pytest.TempPathFactory
         "SANDBOX_STRIPE_WEBHOOK_URL": f"{_receiver_server.url}/stripe",
         "SANDBOX_TRUEMED_WEBHOOK_URL": f"{_receiver_server.url}/truemed",
         "SANDBOX_TRUEMED_WEBHOOK_MODE": "signed",
+        "SANDBOX_TRUEMED_EVENT_TYPE": "payment_session.status_changed",
+        "SANDBOX_TRUEMED_ASSUMPTIONS": "",
+        "SANDBOX_STRIPE_REFUND_OUTCOME": "",
         "SANDBOX_TRUEMED_CAPTURE_DELAY_SECONDS": "0.1",
         "SANDBOX_WEBHOOK_MAX_ATTEMPTS": "2",
         "STRIPE_WEBHOOK_SECRET": STRIPE_WHSEC,
@@ -147,6 +150,46 @@ def test_sdk_maps_errors_to_its_own_classes(sandbox: Running, client: stripe.Str
     assert server.value.http_status == 500
 
 
+def test_sdk_create_params_follow_the_sdk(sandbox: Running, client: stripe.StripeClient) -> None:
+    """What the product sends with the pinned SDK: allowed_payment_method_types and ui_mode are create
+    parameters; payment_method_types is not any more, and the SDK raises Stripe's parameter_unknown."""
+    created = client.v1.checkout.sessions.create(
+        params(allowed_payment_method_types=["card"], ui_mode="hosted_page")  # type: ignore[arg-type]
+    )
+    assert (created.ui_mode, created.payment_method_types) == ("hosted_page", ["card"])
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.checkout.sessions.create(params(payment_method_types=["card"]))  # type: ignore[arg-type]
+    assert (refused.value.http_status, refused.value.code, refused.value.param) == (
+        400,
+        "parameter_unknown",
+        "payment_method_types",
+    )
+
+
+def test_sdk_pending_refund_then_failed(
+    sandbox: Running, client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    created = client.v1.checkout.sessions.create(params())  # type: ignore[arg-type]
+    sandbox.control(
+        "POST", f"/stripe/sessions/{created.id}/complete", json={"outcome": "paid", "delivery": "none"}
+    )
+    intent = client.v1.checkout.sessions.retrieve(created.id).payment_intent
+    sandbox.control("POST", "/config", json={"stripe_refund_outcome": "pending"})
+    refund = client.v1.refunds.create({"payment_intent": str(intent)})
+    assert (refund.status, refund.amount) == ("pending", 15000)
+    sandbox.control("POST", f"/stripe/refunds/{refund.id}/complete", json={"outcome": "failed"})
+    read = client.v1.refunds.retrieve(refund.id)
+    assert (read.status, read.failure_reason) == ("failed", "expired_or_canceled_card")
+    events = [
+        stripe.Webhook.construct_event(d.body, d.headers["stripe-signature"], STRIPE_WHSEC)
+        for d in receiver.on("/stripe")
+    ]
+    assert [(e.type, e.data.object.id) for e in events] == [
+        ("refund.updated", refund.id),
+        ("refund.failed", refund.id),
+    ]
+
+
 def test_sdk_paid_then_refund(sandbox: Running, client: stripe.StripeClient, receiver: Receiver) -> None:
     created = client.v1.checkout.sessions.create(params())  # type: ignore[arg-type]
     result = sandbox.control("POST", f"/stripe/sessions/{created.id}/complete", json={"outcome": "paid"})
@@ -191,7 +234,7 @@ def test_truemed_over_http(sandbox: Running, receiver: Receiver) -> None:
         assert http.get(f"/payments/v1/payment_session/{session_id}").json()["status"] == "captured"
     for delivery in receiver.on("/truemed"):
         assert delivery.headers["x-truemed-signature"].startswith("t=")
-        assert json.loads(delivery.body)["event_type"] == "payment_session_complete"
+        assert json.loads(delivery.body)["event_type"] == "payment_session.status_changed"
 
 
 def test_timeout_fault_beats_the_client_timeout_and_reset_releases_it(sandbox: Running) -> None:

@@ -101,7 +101,7 @@ def test_truemed_signed_webhook(make_sandbox: SandboxFactory) -> None:
         assert hmac.compare_digest(parts["v1"], expected.hexdigest())
         envelope = json.loads(r.body)
         assert set(envelope) == {"webhook_delivery_id", "event_type", "data"}
-        assert envelope["event_type"] == "payment_session_complete"
+        assert envelope["event_type"] == "payment_session.updated"  # dot-notation, as documented
         delivery_ids.add(envelope["webhook_delivery_id"])
     assert [json.loads(r.body)["data"]["status"] for r in received] == ["processing", "rejected"]
     assert len(delivery_ids) == 2

@@ -1,13 +1,16 @@
 """Truemed merchant API emulation under `/truemed` (`/payments/v1/...`).
 
 Documented behaviour follows developers.truemed.com; every choice where Truemed's docs are silent is listed
-in docs/sandbox.md ("Truemed: documented choices") and marked "choice:" here and in params.py.
+in docs/sandbox.md ("Truemed: documented choices") and marked "choice:" here and in params.py. The
+choices that are switchable (cancel/refund paths and answers, error bodies, ...) are read from
+`state.switches.truemed` on every request.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,11 +57,12 @@ Handler = Callable[[Request, SandboxState], Awaitable[Response]]
 
 def _guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
+        state = state_of(request)
         try:
             _authenticate(request)
-            return await handler(request, state_of(request))
+            return await handler(request, state)
         except TruemedError as err:
-            return err.response()
+            return err.response(state.switches.truemed.error_body)
 
     return endpoint
 
@@ -127,9 +131,9 @@ async def list_payment_sessions(request: Request, state: SandboxState) -> Respon
     )
 
 
-async def cancel_payment_session(request: Request, state: SandboxState) -> Response:
+async def cancel_payment_session(request: Request, state: SandboxState, session_id: str) -> Response:
     async with state.lock:
-        session = find_session(state, request.path_params["session_id"])
+        session = find_session(state, session_id)
         if session.status != "pending":
             # choice: undocumented; modelled on the documented SessionPending/SessionCaptured family.
             raise TruemedError(
@@ -138,6 +142,11 @@ async def cancel_payment_session(request: Request, state: SandboxState) -> Respo
         event = to_canceled(state, session)
     # Truemed sends a webhook on every status change, cancels included.
     deliver_later(state, [event])
+    answer = state.switches.truemed.cancel_answer
+    if answer == "empty":
+        return Response(status_code=204)
+    if answer == "id":
+        return JSONResponse({"id": session.id})
     return JSONResponse({"id": session.id, "status": session.status})
 
 
@@ -164,28 +173,54 @@ async def refund(request: Request, state: SandboxState) -> Response:
         except KeyReused as err:
             raise key_reused("This idempotency_key was used with a different refund") from err
         if saved is not None:
-            return JSONResponse({"refund_id": saved})
+            return _refund_answer(state, saved)
         session = store.sessions.get(str(payment_id))
         if session is None:
             raise TruemedError(400, "InvalidPaymentId", f"No payment with id {payment_id}")
         if session.status != "captured" or session.capture_amount <= 0:
             raise TruemedError(400, "NoSessionCaptures", "The payment session has nothing captured to refund")
-        refundable = session.capture_amount - session.refunded_amount
+        refundable = session.refundable_amount
         if not is_int(amount) or amount <= 0 or amount > refundable:
             raise TruemedError(
                 400, "AmountInvalid", f"amount must be a whole number of cents between 1 and {refundable}"
             )
+        # choice: the answer only says the refund was accepted; whether status_summary shows it at once or
+        # only later (the control API ends it) is the assumption refund_summary.
+        pending = state.switches.truemed.refund_summary == "pending"
         entry = TruemedRefund(
-            refund_id=truemed_id(), amount=int(amount), reason=reason, created_at=state.clock()
+            refund_id=truemed_id(),
+            amount=int(amount),
+            reason=reason,
+            created_at=state.clock(),
+            status="pending" if pending else "succeeded",
         )
         session.refunds.append(entry)
         store.refund_keys.save(key, scope=REFUND, fingerprint=digest, result=entry.refund_id)
-    logger.info("truemed refund %s of %d on %s", entry.refund_id, entry.amount, session.id)
-    return JSONResponse({"refund_id": entry.refund_id})
+    logger.info("truemed refund %s of %d on %s (%s)", entry.refund_id, entry.amount, session.id, entry.status)
+    return _refund_answer(state, entry.refund_id)
 
 
-async def not_found(request: Request, state: SandboxState) -> Response:
-    path = request.url.path.removeprefix("/truemed")
+def _refund_answer(state: SandboxState, refund_id: str) -> JSONResponse:
+    field = "id" if state.switches.truemed.refund_answer == "id" else "refund_id"
+    return JSONResponse({field: refund_id})
+
+
+def _path_pattern(template: str) -> re.Pattern[str]:
+    """A path template with one `{id}` (assumption cancel_path) as a regex capturing the id."""
+    before, _, after = template.partition("{id}")
+    return re.compile(re.escape(before) + r"(?P<id>[^/]+)" + re.escape(after))
+
+
+async def switched_routes(request: Request, state: SandboxState) -> Response:
+    """The routes whose paths are assumptions (cancel_path, refund_path), else Truemed's 404."""
+    path = "/" + request.path_params["path"]
+    assumptions = state.switches.truemed
+    if request.method == "POST":
+        if path == assumptions.refund_path:
+            return await refund(request, state)
+        cancel = _path_pattern(assumptions.cancel_path).fullmatch(path)
+        if cancel is not None:
+            return await cancel_payment_session(request, state, cancel["id"])
     raise TruemedError(404, "NotFound", f"No such endpoint: {request.method} {path}")
 
 
@@ -198,12 +233,7 @@ def router() -> Router:
             Route(
                 "/payments/v1/payment_session/{session_id}", _guarded(get_payment_session), methods=["GET"]
             ),
-            Route(
-                "/payments/v1/payment_session/{session_id}/cancel",
-                _guarded(cancel_payment_session),
-                methods=["POST"],
-            ),
-            Route("/payments/v1/refund", _guarded(refund), methods=["POST"]),
-            Route("/{path:path}", _guarded(not_found), methods=methods),
+            # Cancel and refund live where the assumptions cancel_path and refund_path say.
+            Route("/{path:path}", _guarded(switched_routes), methods=methods),
         ]
     )

@@ -1,6 +1,8 @@
 """Truemed's error shape `{"error": "<PascalCaseEnum>", "message": "<text>"}`.
 
 Enums Truemed does not document are our choices, listed in docs/sandbox.md ("Truemed: documented choices").
+The shape is documented for capture/void/refund only; the assumption `error_body=detail` answers
+`{"detail": "<text>"}` instead (Django REST framework's default), to see what a client makes of that.
 """
 
 from __future__ import annotations
@@ -13,13 +15,20 @@ class TruemedError(Exception):
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
 
-    def response(self) -> JSONResponse:
-        return JSONResponse({"error": self.error, "message": self.message}, status_code=self.status)
+    def body(self, shape: str = "error_message") -> dict[str, str]:
+        if shape == "detail":
+            return {"detail": self.message}
+        return {"error": self.error, "message": self.message}
+
+    def response(self, shape: str = "error_message") -> JSONResponse:
+        return JSONResponse(self.body(shape), status_code=self.status)
 
 
-def injected_error_body() -> dict[str, str]:
+def injected_error_body(shape: str = "error_message") -> dict[str, str]:
     """The 500 answer of an injected outage."""
-    return {"error": "ServerError", "message": "Injected by the provider sandbox: retry with the same key"}
+    return TruemedError(500, "ServerError", "Injected by the provider sandbox: retry with the same key").body(
+        shape
+    )
 
 
 def missing(name: str) -> TruemedError:

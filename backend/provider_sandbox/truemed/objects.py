@@ -1,22 +1,23 @@
 """Truemed's objects (payment session), its status changes, and the webhook each change sends.
 
-Every status change sends `payment_session_complete`, cancels included (developers.truemed.com).
+Every status change sends one notification, cancels included (developers.truemed.com). Its event type
+(signed mode) is dot-notation, SANDBOX_TRUEMED_EVENT_TYPE (default `payment_session.updated`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import uuid
 from typing import Any
 
-from provider_sandbox.config import SandboxConfig
+from provider_sandbox.config import SandboxConfig, TruemedAssumptions
 from provider_sandbox.events import WebhookEvent, WebhookTarget
 from provider_sandbox.ids import iso, stripe_id
 from provider_sandbox.store import SandboxState
-from provider_sandbox.truemed.models import TruemedSession
+from provider_sandbox.truemed.models import TruemedSession, truemed_store
 from provider_sandbox.webhooks import signature_header
-
-EVENT_TYPE = "payment_session_complete"
 
 
 def hosted_url(state: SandboxState, session_id: str) -> str:
@@ -24,7 +25,8 @@ def hosted_url(state: SandboxState, session_id: str) -> str:
 
 
 def session_object(s: TruemedSession) -> dict[str, Any]:
-    """GET /payments/v1/payment_session/{id}: the documented fields plus the customer fields sent."""
+    """GET /payments/v1/payment_session/{id}: the documented fields, plus `truemed_fee` (seen in Truemed's
+    sandbox). Nothing the sandbox made up: what a client reads here, it can read from Truemed."""
     return {
         "id": s.id,
         "status": s.status,
@@ -32,38 +34,74 @@ def session_object(s: TruemedSession) -> dict[str, Any]:
         "total_amount": s.total_amount,
         "authorize_amount": s.authorize_amount,
         "capture_amount": s.capture_amount,
-        "refunded_amount": s.refunded_amount,
         "kind": s.kind,
         "created_at": iso(s.created_at),
         "authorized_on": iso(s.authorized_on),
         "captured_on": iso(s.captured_on),
         "metadata": s.metadata,
         "order_items": [dict(item) for item in s.order_items],
-        "amount_details": dict(s.amount_details),
         "truemed_fee": s.truemed_fee,
-        "customer_email": s.customer_email,
-        "customer_name": s.customer_name,
-        "customer_state": s.customer_state,
     }
 
 
-def webhook_target(config: SandboxConfig) -> WebhookTarget:
-    """Legacy: `x-truemed-api-key: <secret>`; signed: `x-truemed-signature: t=<unix>,v1=<hex>` over
-    `"{t}.{body}"` (the header grammar is our documented guess). Only 204 counts as delivered (Truemed's
-    documented answer)."""
+def _hmac(secret: str, payload: bytes) -> str:
+    return hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
+
+
+def signature(body: bytes, secret: str, now: int, grammar: str) -> str:
+    """`x-truemed-signature` in the grammar the sandbox is set to (assumption `signature`)."""
+    if grammar == "sha256":
+        return f"sha256={_hmac(secret, body)}"
+    if grammar == "v1_t":
+        return f"v1={_hmac(secret, f'{now}.'.encode() + body)},t={now}"
+    return signature_header(body, secret, now)
+
+
+def webhook_target(config: SandboxConfig, assumptions: TruemedAssumptions) -> WebhookTarget:
+    """Legacy: `x-truemed-api-key: <secret>` (or the merchant's API key, assumption `legacy_header`); signed:
+    `x-truemed-signature: t=<unix>,v1=<hex>` over `"{t}.{body}"` (our documented guess; assumption
+    `signature`). Only 204 counts as delivered (Truemed's documented answer)."""
+    legacy_value = (
+        config.truemed_api_key if assumptions.legacy_header == "api_key" else config.truemed_webhook_secret
+    )
 
     def headers(body: bytes, now: int) -> dict[str, str]:
         if config.truemed_webhook_mode == "signed":
-            return {"x-truemed-signature": signature_header(body, config.truemed_webhook_secret, now)}
-        return {"x-truemed-api-key": config.truemed_webhook_secret}
+            grammar = assumptions.signature
+            return {"x-truemed-signature": signature(body, config.truemed_webhook_secret, now, grammar)}
+        return {"x-truemed-api-key": legacy_value}
 
     return WebhookTarget(url=config.truemed_webhook_url, headers=headers, accepted=lambda code: code == 204)
 
 
+def _notification(
+    state: SandboxState, event_type: str, data: dict[str, Any], *, session_id: str, status: str
+) -> WebhookEvent:
+    """One delivery in the configured webhook mode: signed wraps `data` in Truemed's envelope
+    `{webhook_delivery_id, event_type, data}`; legacy sends `data` bare (it has no event type or id)."""
+    if state.config.truemed_webhook_mode == "signed":
+        delivery_id = str(uuid.uuid4())
+        payload: dict[str, Any] = {"webhook_delivery_id": delivery_id, "event_type": event_type, "data": data}
+    else:
+        # The legacy body carries no id: this one only names the delivery in the sandbox's log.
+        delivery_id, payload = stripe_id("whd_"), data
+    return WebhookEvent(
+        provider="truemed",
+        event_id=delivery_id,
+        event_type=event_type,
+        session_id=session_id,
+        status=status,
+        body=json.dumps(payload, separators=(",", ":")).encode(),
+        created=state.now(),
+        target=webhook_target(state.config, state.switches.truemed),
+    )
+
+
 def _webhook(state: SandboxState, s: TruemedSession) -> WebhookEvent:
-    """The notification for the session's current status, in the configured webhook mode."""
+    """The notification for the session's current status (event type SANDBOX_TRUEMED_EVENT_TYPE; the id
+    field is the assumption `webhook_id_field`)."""
     data = {
-        "payment_id": s.id,
+        state.switches.truemed.webhook_id_field: s.id,
         "status": s.status,
         "created_at": iso(s.created_at),
         "order_items": [dict(item) for item in s.order_items],
@@ -71,46 +109,40 @@ def _webhook(state: SandboxState, s: TruemedSession) -> WebhookEvent:
         "capture_amount": s.capture_amount,
         "metadata": s.metadata,
     }
-    if state.config.truemed_webhook_mode == "signed":
-        delivery_id = str(uuid.uuid4())
-        payload: dict[str, Any] = {"webhook_delivery_id": delivery_id, "event_type": EVENT_TYPE, "data": data}
-    else:
-        # The legacy body carries no id: this one only names the delivery in the sandbox's log.
-        delivery_id, payload = stripe_id("whd_"), data
-    event = WebhookEvent(
-        provider="truemed",
-        event_id=delivery_id,
-        event_type=EVENT_TYPE,
-        session_id=s.id,
-        status=s.status,
-        body=json.dumps(payload, separators=(",", ":")).encode(),
-        created=state.now(),
-        target=webhook_target(state.config),
-    )
+    event = _notification(state, state.switches.truemed_event_type, data, session_id=s.id, status=s.status)
     s.events.append(event)
     return event
 
 
+def other_event(state: SandboxState, event_type: str, data: dict[str, Any]) -> WebhookEvent:
+    """An authentic notification that is not about a payment session's status (e.g. qualification.completed):
+    Truemed may send other event types to the same URL."""
+    event = _notification(state, event_type, data, session_id="", status="")
+    truemed_store(state).other_events.append(event)
+    return event
+
+
 def to_processing(state: SandboxState, s: TruemedSession) -> WebhookEvent:
+    """Payment details entered: a one-time payment is authorized and captured at once (capture_amount =
+    authorize_amount, captured_on = authorized_on from here on); the practitioner's review follows."""
     s.status = "processing"
-    s.authorize_amount = s.total_amount
-    s.authorized_on = state.clock()
+    s.authorize_amount = s.capture_amount = s.total_amount
+    s.authorized_on = s.captured_on = state.clock()
     return _webhook(state, s)
 
 
 def to_captured(state: SandboxState, s: TruemedSession) -> WebhookEvent:
     s.status = "captured"
-    s.capture_amount = s.total_amount
-    s.captured_on = state.clock()
     return _webhook(state, s)
 
 
 def to_rejected(state: SandboxState, s: TruemedSession) -> WebhookEvent:
-    # The authorization is released: nothing is captured; authorize_amount keeps what was authorized.
+    # The review said no: the session is rejected (the amounts keep what processing recorded).
     s.status = "rejected"
     return _webhook(state, s)
 
 
 def to_canceled(state: SandboxState, s: TruemedSession) -> WebhookEvent:
+    """Only through the cancel API (or the control API acting for it): never a shopper leaving the page."""
     s.status = "canceled"
     return _webhook(state, s)

@@ -1,6 +1,10 @@
 """Truemed's hosted pages (`redirect_url`): a survey step (select "Main reason for your visit", radio group
 "Has a clinician recommended this care?", button "Continue"), then the payment step (buttons "Pay with HSA/FSA
-card", "Simulate rejection", "Cancel"). Names are what the end-to-end tests find by role and label."""
+card", "Simulate rejection", "Cancel"). Names are what the end-to-end tests find by role and label.
+
+"Cancel" is the shopper leaving: back to failure_url, and the session stays `pending` with no webhook.
+Truemed's `canceled` means cancelled through the cancel API (developers.truemed.com), nothing a shopper does.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +21,8 @@ from provider_sandbox.events import WebhookEvent
 from provider_sandbox.pages import Pages, dollars, see_other
 from provider_sandbox.store import SandboxState, state_of
 from provider_sandbox.truemed.models import TruemedSession, truemed_store
-from provider_sandbox.truemed.objects import to_canceled, to_captured, to_processing, to_rejected
-from provider_sandbox.webhooks import deliver, deliver_later
+from provider_sandbox.truemed.objects import to_captured, to_processing, to_rejected
+from provider_sandbox.webhooks import deliver
 
 logger = logging.getLogger(__name__)
 
@@ -131,16 +135,23 @@ async def pay(request: Request) -> Response:
 
 
 async def cancel(request: Request) -> Response:
+    """The shopper leaves: nothing changes at Truemed (the link still works until the merchant cancels)."""
     state = state_of(request)
     async with state.lock:
         found = _pending_session(request, state)
         if isinstance(found, Response):
             return found
-        event = to_canceled(state, found)
-    deliver_later(state, [event])
+        found.shopper_cancels += 1
+    logger.info("truemed session %s: the shopper left the hosted page (still pending)", found.id)
     if found.failure_url:
         return see_other(found.failure_url)
-    return _closed(request, found)
+    return PAGES.notice(
+        request,
+        title="Payment not completed",
+        message="You left the HSA/FSA payment. Return to the merchant to choose how to pay.",
+        link=None,
+        link_text="",
+    )
 
 
 def routes() -> list[Route]:

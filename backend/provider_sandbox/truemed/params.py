@@ -13,6 +13,8 @@ from provider_sandbox.validation import MAX_URL_LENGTH, is_email, is_http_url
 
 PLACEHOLDER = "{{payment_session_id}}"
 _STATE = re.compile(r"^[A-Za-z]{2}$")
+# What an order item echoes back: the documented fields (unknown ones a client sends are not kept).
+ITEM_FIELDS = ("item_id", "sku", "name", "price", "quantity", "amount_details")
 
 
 def is_int(value: Any) -> bool:
@@ -84,15 +86,19 @@ def _order_items(value: Any, *, strict: bool) -> list[dict[str, Any]]:
         name = item.get("name")
         if not isinstance(name, str) or not name.strip():
             raise missing(f"{label}.name")
-        if item.get("sku") is not None and not isinstance(item["sku"], str):
-            raise invalid(f"{label}.sku", "must be a string")
+        for text_field in ("sku", "item_id"):
+            if item.get(text_field) is not None and not isinstance(item[text_field], str):
+                raise invalid(f"{label}.{text_field}", "must be a string")
         _int(item, "price", label=f"{label}.price", minimum=0)
         _int(item, "quantity", label=f"{label}.quantity", minimum=1)
         if "amount_details" in item and item["amount_details"] is not None:
             item["amount_details"] = _amount_details(
                 item["amount_details"], f"{label}.amount_details", strict=strict
             )
-        items.append(item)
+        # choice: the session's order items carry an `item_id` (what refund item_details name): the one
+        # sent, else one the sandbox assigns.
+        item["item_id"] = item.get("item_id") or truemed_id()
+        items.append({k: item[k] for k in ITEM_FIELDS if item.get(k) is not None})
     return items
 
 
