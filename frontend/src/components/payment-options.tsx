@@ -1,8 +1,10 @@
 import { useState } from 'react';
 
+import { useStartPayment } from '@/api/create-payment-session';
+import { useOfferedProviders } from '@/api/get-config';
 import { useAnnouncement } from '@/components/announcer';
 import { ApiErrorAlert } from '@/components/api-error-alert';
-import { useStartPayment } from '@/api/create-payment-session';
+import { Loading } from '@/components/loading';
 import type { ProviderEnum } from '@/lib/api/generated';
 
 interface PaymentOptionsProps {
@@ -18,14 +20,21 @@ const busyLabels: Record<ProviderEnum, string> = {
 };
 
 /**
- * The pay buttons. Both are disabled while a session is being created (and while the browser leaves),
- * so a double click creates one provider session, not two.
+ * The pay buttons: one for each provider the server offers (`payment_providers` in `/api/config/`). All are
+ * disabled while a session is being created (and while the browser leaves), so a double click creates one
+ * provider session, not two. Pages that show them wait for the config with their own data (see
+ * `useOfferedProviders`), so the buttons appear with the page.
  */
 export function PaymentOptions({ appointmentId, variant = 'both', cardLabel = 'Pay by card' }: PaymentOptionsProps) {
+  const offered = useOfferedProviders({ retryOnMount: false });
   const { start, isBusy, pendingProvider, error } = useStartPayment(appointmentId);
   const [lastProvider, setLastProvider] = useState<ProviderEnum | null>(null);
   useAnnouncement(pendingProvider ? busyLabels[pendingProvider] : null);
 
+  if (offered.isPending) return <Loading label="Loading payment options…" />;
+  if (offered.isError) return <ApiErrorAlert error={offered.error} onRetry={() => void offered.refetch()} />;
+
+  const shown = offered.data.filter((provider) => variant === 'both' || provider === 'stripe');
   const pay = (provider: ProviderEnum) => {
     setLastProvider(provider);
     start(provider);
@@ -33,27 +42,32 @@ export function PaymentOptions({ appointmentId, variant = 'both', cardLabel = 'P
 
   return (
     <div className="pay-options">
-      <div className="pay-option">
-        <button
-          type="button"
-          className="button button-primary button-block"
-          disabled={isBusy}
-          aria-describedby="pay-card-note"
-          onClick={() => {
-            pay('stripe');
-          }}
-        >
-          {pendingProvider === 'stripe' ? busyLabels.stripe : cardLabel}
-        </button>
-        <p id="pay-card-note" className="muted">
-          Credit or debit card, on Stripe&rsquo;s secure checkout page.
-        </p>
-      </div>
-      {variant === 'both' ? (
+      {shown.length === 0 ? (
+        <p className="muted">Online payment is not available right now. Please try again later.</p>
+      ) : null}
+      {shown.includes('stripe') ? (
         <div className="pay-option">
           <button
             type="button"
-            className="button button-secondary button-block"
+            className="button button-primary button-block"
+            disabled={isBusy}
+            aria-describedby="pay-card-note"
+            onClick={() => {
+              pay('stripe');
+            }}
+          >
+            {pendingProvider === 'stripe' ? busyLabels.stripe : cardLabel}
+          </button>
+          <p id="pay-card-note" className="muted">
+            Credit or debit card, on Stripe&rsquo;s secure checkout page.
+          </p>
+        </div>
+      ) : null}
+      {shown.includes('truemed') ? (
+        <div className="pay-option">
+          <button
+            type="button"
+            className={`button ${shown.includes('stripe') ? 'button-secondary' : 'button-primary'} button-block`}
             disabled={isBusy}
             aria-describedby="pay-hsa-note"
             onClick={() => {

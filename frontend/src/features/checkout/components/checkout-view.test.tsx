@@ -2,7 +2,7 @@ import { delay, http, HttpResponse } from 'msw';
 
 import { loadPendingAppointmentId } from '@/lib/pending-appointment';
 import { redirectTo } from '@/lib/redirect';
-import { buildAppointment, buildPaymentSession } from '@/testing/data';
+import { buildAppointment, buildPaymentSession, testConfig } from '@/testing/data';
 import { db } from '@/testing/mocks/db';
 import { api, errorResponse } from '@/testing/mocks/handlers';
 import { server } from '@/testing/mocks/server';
@@ -26,6 +26,39 @@ describe('Checkout page', () => {
     expect(hsa).toHaveAccessibleDescription(/not guaranteed/);
     expect(document.body).not.toHaveTextContent(/is HSA\/FSA eligible/i);
     expect(document.body).not.toHaveTextContent(/free/i);
+  });
+
+  it('shows only the payment buttons the server offers: config lists only "stripe" -> no HSA/FSA button', async () => {
+    server.use(http.get(api('/api/config/'), () => HttpResponse.json({ ...testConfig, payment_providers: ['stripe'] })));
+    const appointment = db.put(buildAppointment());
+    renderApp(`/appointments/${appointment.id}/checkout`);
+    expect(await screen.findByRole('button', { name: 'Pay by card' })).toBeEnabled();
+    expect(screen.queryByRole('button', { name: 'Pay with HSA / FSA' })).not.toBeInTheDocument();
+    expect(screen.queryByText(/You may be able to pay with HSA\/FSA funds/)).not.toBeInTheDocument();
+  });
+
+  it('shows no card button when the server offers only HSA/FSA, and ignores providers it has no button for', async () => {
+    server.use(
+      http.get(api('/api/config/'), () => HttpResponse.json({ ...testConfig, payment_providers: ['truemed', 'paypal'] })),
+    );
+    const appointment = db.put(buildAppointment());
+    renderApp(`/appointments/${appointment.id}/checkout`);
+    expect(await screen.findByRole('button', { name: 'Pay with HSA / FSA' })).toBeEnabled();
+    expect(screen.queryByRole('button', { name: 'Pay by card' })).not.toBeInTheDocument();
+    expect(screen.getAllByRole('button')).toHaveLength(1);
+  });
+
+  it('shows a Retry instead of the buttons when the payment options cannot be loaded', async () => {
+    server.use(http.get(api('/api/config/'), () => HttpResponse.error()));
+    const appointment = db.put(buildAppointment());
+    const { user } = renderApp(`/appointments/${appointment.id}/checkout`);
+    const retry = await screen.findByRole('button', { name: 'Retry' });
+    expect(screen.getByText('$150.00')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Pay by card' })).not.toBeInTheDocument();
+    server.use(http.get(api('/api/config/'), () => HttpResponse.json(testConfig)));
+    await user.click(retry);
+    expect(await screen.findByRole('button', { name: 'Pay by card' })).toBeEnabled();
+    expect(screen.getByRole('button', { name: 'Pay with HSA / FSA' })).toBeEnabled();
   });
 
   it('disables both buttons while the session is created and redirects once on a double click', async () => {

@@ -1,6 +1,7 @@
 import { Link } from 'react-router';
 
 import { useAppointment } from '@/api/get-appointment';
+import { useOfferedProviders } from '@/api/get-config';
 import { useAnnouncement } from '@/components/announcer';
 import { AppointmentLoadError } from '@/components/api-error-alert';
 import { appointmentStatusCopy } from '@/components/appointment-status-copy';
@@ -44,9 +45,11 @@ function StateNotice({ appointment }: { appointment: AppointmentOutput }) {
 
 export function CheckoutView({ appointmentId }: { appointmentId: string }) {
   const query = useAppointment(appointmentId);
+  // Loaded beside the appointment, so the pay buttons appear with the page.
+  const offered = useOfferedProviders();
   useAnnouncement(query.data ? `${appointmentStatusCopy[query.data.status].title}.` : null);
 
-  if (query.isPending) return <Loading label="Loading your appointment…" />;
+  if (query.isPending || offered.isPending) return <Loading label="Loading your appointment…" />;
   if (query.isError) {
     return <AppointmentLoadError error={query.error} onRetry={() => void query.refetch()} />;
   }

@@ -1,6 +1,7 @@
 import { Link } from 'react-router';
 
 import { useAppointment } from '@/api/get-appointment';
+import { useOfferedProviders } from '@/api/get-config';
 import { ApiErrorAlert } from '@/components/api-error-alert';
 import { appointmentStatusCopy } from '@/components/appointment-status-copy';
 import { AppointmentSummary } from '@/components/appointment-summary';
@@ -26,7 +27,9 @@ export function PaymentCancelledView({ appointmentId }: { appointmentId: string 
 
 function TryAgain({ appointmentId }: { appointmentId: string }) {
   const query = useAppointment(appointmentId, { staleTime: 0 });
-  if (query.isPending) return <Loading label="Loading your appointment…" />;
+  // Loaded beside the appointment, so the pay buttons appear with the page.
+  const offered = useOfferedProviders();
+  if (query.isPending || offered.isPending) return <Loading label="Loading your appointment…" />;
   if (query.isError) return <ApiErrorAlert error={query.error} onRetry={() => void query.refetch()} />;
 
   const appointment = query.data;

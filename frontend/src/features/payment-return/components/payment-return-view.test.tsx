@@ -4,7 +4,7 @@ import { polling } from '@/config/polling';
 import type { AppointmentOutput } from '@/lib/api/generated';
 import { loadPendingAppointmentId, savePendingAppointmentId } from '@/lib/pending-appointment';
 import { redirectTo } from '@/lib/redirect';
-import { buildAppointment, buildPaymentSession } from '@/testing/data';
+import { buildAppointment, buildPaymentSession, testConfig } from '@/testing/data';
 import { db } from '@/testing/mocks/db';
 import { api } from '@/testing/mocks/handlers';
 import { server } from '@/testing/mocks/server';
@@ -201,6 +201,14 @@ describe('Cancelled page', () => {
     await waitFor(() => {
       expect(redirectTo).toHaveBeenCalledTimes(1);
     });
+  });
+
+  it('offers only the methods the server lists', async () => {
+    server.use(http.get(api('/api/config/'), () => HttpResponse.json({ ...testConfig, payment_providers: ['stripe'] })));
+    const appointment = seed('pending_payment', 'open');
+    renderApp(`/checkout/cancelled?appointment_id=${appointment.id}`);
+    expect(await screen.findByRole('button', { name: 'Pay by card' })).toBeEnabled();
+    expect(screen.queryByRole('button', { name: 'Pay with HSA / FSA' })).not.toBeInTheDocument();
   });
 
   it('after Back from a page that was paid, says so instead of "nothing was charged"', async () => {

@@ -1,5 +1,6 @@
 import { Link } from 'react-router';
 
+import { useOfferedProviders } from '@/api/get-config';
 import { useAnnouncement } from '@/components/announcer';
 import { ApiErrorAlert, AppointmentLoadError } from '@/components/api-error-alert';
 import { detailAfterPayment, titleAfterPayment } from '@/components/appointment-status-copy';
@@ -58,6 +59,8 @@ export function PaymentReturnView({ appointmentId, paymentSessionId }: ReturnPar
 
 function PaymentStatus({ appointmentId, paymentSessionId }: { appointmentId: string; paymentSessionId: string | null }) {
   const { appointment, sync, state, stoppedWaiting, checkAgain } = usePaymentStatus(appointmentId, paymentSessionId);
+  // Loaded beside the appointment, so "Pay by card instead" appears with the state that offers it.
+  const offered = useOfferedProviders();
   useAnnouncement(state ? headingFor(state) : null);
 
   if (appointment.isError && !appointment.data) {
@@ -69,7 +72,7 @@ function PaymentStatus({ appointmentId, paymentSessionId }: { appointmentId: str
     );
   }
 
-  if (!state || !appointment.data) {
+  if (!state || !appointment.data || offered.isPending) {
     return (
       <>
         <PageHeading>Checking your payment</PageHeading>
