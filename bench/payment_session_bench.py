@@ -34,7 +34,7 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from timing import summary  # noqa: E402  (bench/ is on sys.path: the script's own folder)
 
-import conftest  # noqa: E402
+from testing import provider_mocks as conftest  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "300"))
 

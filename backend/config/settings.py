@@ -150,6 +150,8 @@ REST_FRAMEWORK = {
         "booking": env.str("THROTTLE_BOOKING", default="30/min"),
         "payment_session": env.str("THROTTLE_PAYMENT_SESSION", default="60/min"),
         "sync": env.str("THROTTLE_SYNC", default="120/min"),
+        # Only deliveries that fail authentication count: a provider's real retries are never slowed.
+        "webhook_rejected": env.str("THROTTLE_WEBHOOK_REJECTED", default="30/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -190,6 +192,16 @@ if env.bool("DJANGO_SECURE_PROXY", default=False):
 # --- Checkout ------------------------------------------------------------------------------------
 FRONTEND_BASE_URL = _str("FRONTEND_BASE_URL", "http://127.0.0.1:5173").rstrip("/")
 APPOINTMENT_HOLD_MINUTES = env.int("APPOINTMENT_HOLD_MINUTES", default=60)
+# Switching payment methods extends the hold to the new page's expiry, never past this after booking.
+APPOINTMENT_HOLD_MAX_MINUTES = env.int("APPOINTMENT_HOLD_MAX_MINUTES", default=180)
+# Payment sessions (both methods together) one booking may start.
+PAYMENT_ATTEMPTS_MAX = env.int("PAYMENT_ATTEMPTS_MAX", default=8)
+# Rejected (unauthenticated) webhook deliveries are kept this long (digest and a short prefix only).
+WEBHOOK_REJECTED_RETENTION_DAYS = env.int("WEBHOOK_REJECTED_RETENTION_DAYS", default=7)
+# A refund the provider accepted but has not confirmed this long after is flagged for staff.
+REFUND_CONFIRM_HOURS = env.int("REFUND_CONFIRM_HOURS", default=48)
+# The interactive API docs (Swagger UI): always in development, in production only when enabled.
+API_DOCS_ENABLED: bool = env.bool("API_DOCS_ENABLED", default=DEBUG)
 BOOKING_HORIZON_DAYS = env.int("BOOKING_HORIZON_DAYS", default=90)
 BOOKING_MIN_LEAD_MINUTES = env.int("BOOKING_MIN_LEAD_MINUTES", default=60)
 CURRENCY = _str("CURRENCY", "usd").lower()
@@ -219,6 +231,9 @@ TRUEMED_SESSION_TTL_MINUTES = env.int("TRUEMED_SESSION_TTL_MINUTES", default=60)
 STRIPE_SESSION_TTL_MINUTES = env.int("STRIPE_SESSION_TTL_MINUTES", default=60)
 
 PAYMENTS_LIVE_MODE: bool = env.bool("PAYMENTS_LIVE_MODE", default=False)
+
+# `python manage.py test` runs the pytest suite (tests/test_manage_py_test.py).
+TEST_RUNNER = "config.test_runner.PytestTestRunner"
 
 # The provider registry: each adapter class and the setting that feeds each of its constructor arguments.
 _COMMON_PROVIDER_SETTINGS = {"timeout": "PROVIDER_TIMEOUT_SECONDS", "max_retries": "PROVIDER_MAX_RETRIES"}

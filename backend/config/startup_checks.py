@@ -57,6 +57,13 @@ def check_provider_settings(settings: dict[str, Any]) -> None:
     """
     _check_session_ttls(settings)
     live: bool = settings["PAYMENTS_LIVE_MODE"]
+    real_hosts = not (_is_local(settings["STRIPE_API_BASE"]) and _is_local(settings["TRUEMED_API_BASE"]))
+    if settings["DEBUG"] and (live or real_hosts):
+        # DEBUG relaxes every secret check below and shows tracebacks: never with real money or real hosts.
+        raise ImproperlyConfigured(
+            "DJANGO_DEBUG=1 is only for the offline sandbox: turn it off with PAYMENTS_LIVE_MODE=1 "
+            "or real provider hosts."
+        )
     _check_secrets_for_real_money(settings, live)
     stripe_key: str = settings["STRIPE_SECRET_KEY"]
     if settings["TRUEMED_WEBHOOK_MODE"] not in {"legacy", "signed"}:

@@ -1,5 +1,6 @@
 """URL wiring only: each app owns its routes."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -10,8 +11,9 @@ urlpatterns = [
     path("api/", include("sofia_checkout.checkout.urls")),
     path("api/", include("sofia_checkout.payments.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+if settings.API_DOCS_ENABLED:
+    urlpatterns.append(path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"))
 
 handler400 = "sofia_checkout.core.views.bad_request"
 handler403 = "sofia_checkout.core.views.permission_denied"

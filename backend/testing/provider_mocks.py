@@ -183,26 +183,47 @@ class TruemedMock:
     def __init__(self, router: respx.MockRouter) -> None:
         self.router = router
         self.create = router.post(f"{TRUEMED_BASE}/payments/v1/create_payment_session")
+        self.metadata: dict[str, str] = {}
 
     def answer_create(self, session_id: str | None = None) -> str:
-        """Answer creates with this (or a fresh) session id; returns it."""
+        """Answer creates with this (or a fresh) session id; returns it. Like Truemed, the mock keeps the
+        metadata string each create sent and echoes it on reads of that session."""
         session_id = session_id or str(uuid.uuid4())
-        self.create.mock(
-            return_value=httpx.Response(
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            self.metadata[session_id] = str(json.loads(request.content).get("metadata") or "")
+            return httpx.Response(
                 200, json={"id": session_id, "redirect_url": f"https://truemed.test/pay/{session_id}"}
             )
-        )
+
+        self.create.mock(side_effect=handler)
         return session_id
 
     def session_route(self, session_id: str) -> respx.Route:
         """GET of one session, not answered yet (`.mock(...)` it)."""
         return self.router.get(f"{TRUEMED_BASE}/payments/v1/payment_session/{session_id}")
 
-    def retrieve(self, session_id: str, status: str, total_amount: int = 15000) -> respx.Route:
-        """GET of one session answers this status and amount."""
+    def session_body(
+        self, session_id: str, status: str, total_amount: int = 15000, **fields: Any
+    ) -> dict[str, Any]:
+        """A session as Truemed reads it: for a one-time payment `capture_amount` equals the total from
+        `processing` on; the metadata is what our create sent. `fields` override or add fields."""
+        body: dict[str, Any] = {
+            "id": session_id,
+            "status": status,
+            "total_amount": total_amount,
+            "metadata": self.metadata.get(session_id, ""),
+        }
+        if status in {"processing", "captured"}:
+            body["authorize_amount"] = body["capture_amount"] = total_amount
+        body.update(fields)
+        return body
+
+    def retrieve(self, session_id: str, status: str, total_amount: int = 15000, **fields: Any) -> respx.Route:
+        """GET of one session answers this status and amount (see session_body)."""
         return self.session_route(session_id).mock(
             return_value=httpx.Response(
-                200, json={"id": session_id, "status": status, "total_amount": total_amount, "metadata": ""}
+                200, json=self.session_body(session_id, status, total_amount, **fields)
             )
         )
 

@@ -37,6 +37,9 @@ class Appointment(models.Model):
         max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.PENDING_PAYMENT
     )
     hold_expires_at = models.DateTimeField()
+    # Set under the row lock when a cancel starts: from then on no new payment session may be started,
+    # so a cancel and a new session can never race.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
     # Set when money and the appointment disagree (e.g. paid after the slot was released): needs a human.
     attention = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

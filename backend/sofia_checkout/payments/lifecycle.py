@@ -18,15 +18,16 @@ from django.utils import timezone
 
 from sofia_checkout.appointments.models import Appointment, AppointmentStatus
 from sofia_checkout.core.errors import DomainError
-from sofia_checkout.payments.models import PaymentSession
+from sofia_checkout.payments.models import PaymentSession, Refund, RefundStatus, WebhookEvent, WebhookOutcome
 from sofia_checkout.payments.providers.base import ProviderError, ProviderSession
 from sofia_checkout.payments.providers.registry import get_provider
+from sofia_checkout.payments.refunds import payment_session_refund, refund_recheck
 from sofia_checkout.payments.state import (
     ABANDONED_BEFORE_CREATION,
     appointment_set_status,
     payment_session_apply_provider_state,
 )
-from sofia_checkout.payments.statuses import LIVE_PAYMENT_STATUSES, PaymentStatus
+from sofia_checkout.payments.statuses import LIVE_PAYMENT_STATUSES, MONEY_TAKEN_STATUSES, PaymentStatus
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,9 @@ class ReconcileReport:
     kept_because_paid: int = 0
     sessions_polled: int = 0
     sessions_changed: int = 0
+    refunds_made: int = 0
+    refunds_rechecked: int = 0
+    rejected_webhooks_purged: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -144,10 +148,61 @@ def repoll_stuck(*, now: datetime, report: ReconcileReport, limit: int = 100) ->
             logger.warning("reconcile: could not re-poll", extra={"payment_session_id": str(session_id)})
 
 
+def refund_owed_money(*, report: ReconcileReport, limit: int = 100) -> None:
+    """Money an appointment must not keep (unverified amount, or paid after it was released) and that has
+    no refund under way: refund it. A failure stays flagged and is tried again next pass."""
+    owed = (
+        PaymentSession.objects.filter(status__in=MONEY_TAKEN_STATUSES)
+        .filter(
+            Q(status=PaymentStatus.PAID_UNVERIFIED)
+            | Q(appointment__status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED))
+        )
+        .exclude(refunds__status__in=(RefundStatus.SUCCEEDED, RefundStatus.PROCESSING))
+        .values_list("pk", flat=True)[:limit]
+    )
+    for session_id in list(owed):
+        try:
+            payment_session_refund(payment_session_id=session_id)
+            report.refunds_made += 1
+        except (DomainError, DatabaseError) as exc:
+            report.errors.append(f"{session_id}: {exc}")
+            logger.warning("reconcile: owed refund not made", extra={"payment_session_id": str(session_id)})
+
+
+def recheck_refunds(*, now: datetime, report: ReconcileReport, limit: int = 100) -> None:
+    """Refunds the provider accepted but had not finished: ask again; flag those unconfirmed for too long."""
+    stale_before = now - timedelta(minutes=settings.RECONCILE_STALE_MINUTES)
+    overdue = now - timedelta(hours=settings.REFUND_CONFIRM_HOURS)
+    for pending in list(
+        Refund.objects.filter(status=RefundStatus.PROCESSING, updated_at__lte=stale_before)[:limit]
+    ):
+        try:
+            refund = refund_recheck(refund=pending)
+            report.refunds_rechecked += 1
+        except (ProviderError, DatabaseError) as exc:
+            report.errors.append(f"refund {pending.pk}: {exc}")
+            continue
+        if refund.status == RefundStatus.PROCESSING and refund.created_at < overdue:
+            Appointment.objects.filter(payment_sessions__refunds=refund).update(
+                attention=f"Refund {refund.provider_refund_id} not confirmed by the provider: check by hand."
+            )
+
+
+def purge_rejected_webhooks(*, now: datetime, report: ReconcileReport) -> None:
+    """Unauthenticated deliveries are evidence for a while, not for ever."""
+    cutoff = now - timedelta(days=settings.WEBHOOK_REJECTED_RETENTION_DAYS)
+    report.rejected_webhooks_purged, _ = WebhookEvent.objects.filter(
+        outcome=WebhookOutcome.REJECTED, received_at__lt=cutoff
+    ).delete()
+
+
 def payments_reconcile(*, now: datetime | None = None) -> ReconcileReport:
     """One pass of the job. Provider failures are reported and left for the next pass."""
     now = now or timezone.now()
     report = ReconcileReport()
     repoll_stuck(now=now, report=report)
     expire_abandoned(now=now, report=report)
+    refund_owed_money(report=report)
+    recheck_refunds(now=now, report=report)
+    purge_rejected_webhooks(now=now, report=report)
     return report

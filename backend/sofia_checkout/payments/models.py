@@ -30,6 +30,8 @@ class PaymentSession(models.Model):
     # What the provider makes a refund against (its payment id), as the adapter reports it.
     payment_reference = models.CharField(max_length=255, blank=True, default="")
     amount_mismatch = models.BooleanField(default=False)
+    # What the provider last reported as paid or captured (None: it did not say, or not as an integer).
+    reported_amount_cents = models.PositiveIntegerField(null=True, blank=True)
     attention = models.TextField(blank=True, default="")
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -62,7 +64,8 @@ class PaymentSession(models.Model):
 
 
 class RefundStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
+    PENDING = "pending", "Pending"  # stored with its key; the provider's answer is not known yet
+    PROCESSING = "processing", "Processing"  # the provider accepted it; it may still fail
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
 
@@ -70,12 +73,16 @@ class RefundStatus(models.TextChoices):
 class Refund(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     payment_session = models.ForeignKey(PaymentSession, on_delete=models.PROTECT, related_name="refunds")
-    amount_cents = models.PositiveIntegerField()
+    # None: everything the provider took (an unverified payment whose amount we cannot know).
+    amount_cents = models.PositiveIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=50, default="customer_request")
     idempotency_key = models.CharField(max_length=255, unique=True)
     status = models.CharField(max_length=20, choices=RefundStatus.choices, default=RefundStatus.PENDING)
     provider_refund_id = models.CharField(max_length=255, blank=True, default="")
     error = models.TextField(blank=True, default="")
+    # A lease, not a lock: the caller sending this refund holds it until then; parallel callers wait for
+    # the outcome instead of sending it a second time.
+    sending_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

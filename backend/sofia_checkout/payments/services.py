@@ -27,6 +27,7 @@ from sofia_checkout.payments.providers.base import (
     ProviderUnavailableError,
 )
 from sofia_checkout.payments.providers.registry import get_provider
+from sofia_checkout.payments.refunds import payment_session_refund_if_owed
 from sofia_checkout.payments.state import (
     ABANDONED_BEFORE_CREATION,
     payment_session_apply_provider_state,
@@ -51,7 +52,17 @@ def _return_urls(session: PaymentSession, adapter: PaymentProvider) -> tuple[str
     return success, f"{base}/checkout/cancelled?{query}"
 
 
+class AttemptsExhausted(Conflict):
+    code = "payment_attempts_exhausted"
+
+
+class HoldEnding(Conflict):
+    code = "hold_ending"
+
+
 def _ensure_payable(appointment: Appointment, now: datetime) -> None:
+    if appointment.cancel_requested_at is not None:
+        raise Conflict("This appointment is being cancelled.", errors={"status": ["cancelling"]})
     if appointment.status == AppointmentStatus.CONFIRMED:
         raise Conflict("This appointment is already paid.", errors={"status": ["confirmed"]})
     if appointment.status == AppointmentStatus.PAYMENT_PROCESSING:
@@ -177,7 +188,24 @@ def _reserve_attempt(
                 raise Conflict("Another payment attempt is still open.", errors={"provider": [live.provider]})
             # OPEN: ready to use. CREATING: a previous try never got an answer; resend its key and parameters.
             return live, live.status == PaymentStatus.OPEN
-        attempt = PaymentSession.objects.filter(appointment=appointment, provider=provider).count() + 1
+        earlier = list(
+            PaymentSession.objects.filter(appointment=appointment).values_list("provider", flat=True)
+        )
+        if len(earlier) >= settings.PAYMENT_ATTEMPTS_MAX:
+            raise AttemptsExhausted(
+                "Too many payment attempts for this booking; please book again.",
+                errors={"provider": [f"At most {settings.PAYMENT_ATTEMPTS_MAX} attempts per booking."]},
+            )
+        adapter = get_provider(provider)
+        # Switching methods moves the hold to the new page's expiry, but never past this absolute cap.
+        cap = appointment.created_at + timedelta(minutes=settings.APPOINTMENT_HOLD_MAX_MINUTES)
+        expires_at = min(now + adapter.session_ttl, cap)
+        if expires_at - now < adapter.session_ttl_bounds[0]:
+            raise HoldEnding(
+                "The hold on this slot ends too soon to start a new payment; please book again.",
+                errors={"status": ["hold_ending"]},
+            )
+        attempt = earlier.count(provider) + 1
         session = PaymentSession.objects.create(
             appointment=appointment,
             provider=provider,
@@ -185,7 +213,7 @@ def _reserve_attempt(
             idempotency_key=f"sofia-{appointment.id}-{provider}-{attempt}",
             amount_cents=appointment.amount_cents,
             currency=appointment.currency,
-            expires_at=now + get_provider(provider).session_ttl,
+            expires_at=expires_at,
         )
         return session, False
 
@@ -287,6 +315,9 @@ def payment_session_sync(*, payment_session: PaymentSession) -> PaymentSession:
         ) from exc
     except ProviderRejectedError as exc:
         raise ProviderFailed("The payment provider could not find this payment.") from exc
-    return payment_session_apply_provider_state(
+    session = payment_session_apply_provider_state(
         payment_session_id=payment_session.id, state=state, source="sync"
     )
+    if payment_session_refund_if_owed(payment_session=session) is not None:
+        session.refresh_from_db()
+    return session

@@ -13,7 +13,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from sofia_checkout.appointments.models import LIVE_APPOINTMENT_STATUSES, Appointment, AppointmentStatus
+from sofia_checkout.appointments.models import Appointment, AppointmentStatus
 from sofia_checkout.appointments.selectors import appointment_lock
 from sofia_checkout.payments.models import PaymentSession
 from sofia_checkout.payments.providers.base import ProviderSession
@@ -23,14 +23,14 @@ logger = logging.getLogger(__name__)
 
 _A = AppointmentStatus
 
-# Every move an appointment's status may make. Money outranks our own bookkeeping: a payment that arrives
-# for a cancelled or expired appointment may revive it (see _on_paid).
+# Every move an appointment's status may make. Cancelled and expired are final: money that arrives for
+# them never revives the booking (the slot may be someone else's, the time may be past); it is refunded.
 APPOINTMENT_TRANSITIONS: dict[AppointmentStatus, frozenset[AppointmentStatus]] = {
     _A.PENDING_PAYMENT: frozenset({_A.PAYMENT_PROCESSING, _A.CONFIRMED, _A.CANCELLED, _A.EXPIRED}),
     _A.PAYMENT_PROCESSING: frozenset({_A.PENDING_PAYMENT, _A.CONFIRMED}),
     _A.CONFIRMED: frozenset({_A.CANCELLED}),
-    _A.CANCELLED: frozenset({_A.CONFIRMED}),
-    _A.EXPIRED: frozenset({_A.CONFIRMED, _A.CANCELLED}),
+    _A.CANCELLED: frozenset(),
+    _A.EXPIRED: frozenset(),
 }
 
 # What a payment session reaching a status does to its appointment, by the appointment's status now.
@@ -41,6 +41,8 @@ _FOLLOWS_PAYMENT: dict[PaymentStatus, dict[AppointmentStatus, AppointmentStatus]
     PaymentStatus.FAILED: {_A.PAYMENT_PROCESSING: _A.PENDING_PAYMENT},
     PaymentStatus.CANCELED: {_A.PAYMENT_PROCESSING: _A.PENDING_PAYMENT},
     PaymentStatus.EXPIRED: {_A.PAYMENT_PROCESSING: _A.PENDING_PAYMENT},
+    # Money of the wrong amount confirms nothing; it is refunded and the shopper may pay again.
+    PaymentStatus.PAID_UNVERIFIED: {_A.PAYMENT_PROCESSING: _A.PENDING_PAYMENT},
     PaymentStatus.REFUNDED: {_A.CONFIRMED: _A.CANCELLED},
 }
 
@@ -76,20 +78,8 @@ def appointment_set_status(appointment: Appointment, new: AppointmentStatus, *, 
     )
 
 
-def _slot_taken_by_another(appointment: Appointment) -> bool:
-    return (
-        Appointment.objects.filter(
-            practitioner=appointment.practitioner,
-            appointment_time=appointment.appointment_time,
-            status__in=LIVE_APPOINTMENT_STATUSES,
-        )
-        .exclude(pk=appointment.pk)
-        .exists()
-    )
-
-
 def _on_paid(appointment: Appointment, session: PaymentSession) -> AppointmentStatus | None:
-    """The appointment's next status once `session` is paid; flags what needs a person."""
+    """The appointment's next status once `session` is paid; flags what needs a refund or a person."""
     current = AppointmentStatus(appointment.status)
     if current in {_A.PENDING_PAYMENT, _A.PAYMENT_PROCESSING}:
         return _A.CONFIRMED
@@ -98,12 +88,11 @@ def _on_paid(appointment: Appointment, session: PaymentSession) -> AppointmentSt
         appointment.attention = "Paid twice (two payment sessions): refund one."
         logger.error("second payment for a confirmed appointment", extra=session_log_extra(session))
         return None
-    # Paid after the slot was released: money is the truth; revive the booking if the slot is free.
-    if _slot_taken_by_another(appointment):
-        appointment.attention = "Paid after the slot was released and rebooked: refund or reschedule."
-        logger.error("paid for a released slot", extra=session_log_extra(session))
-        return None
-    return _A.CONFIRMED
+    # Paid after the appointment was cancelled or its hold expired: never revived; refunded by the caller
+    # (refunds.payment_session_refund_if_owed) or, if that fails, by staff.
+    appointment.attention = f"Paid after the appointment was {current}: refund owed."
+    logger.error("payment for a released appointment", extra=session_log_extra(session))
+    return None
 
 
 def _follow_payment(appointment: Appointment, session: PaymentSession, status: PaymentStatus) -> None:
@@ -151,15 +140,25 @@ def payment_session_apply_provider_state(
             session.payment_reference = state.payment_reference
         session.provider_status = state.provider_status[:50]
         session.last_synced_at = timezone.now()
-        if _amount_differs(session, state):
+        if state.status == PaymentStatus.PAID:
+            session.reported_amount_cents = state.amount_cents
+        if state.our_payment_session_id is not None and state.our_payment_session_id != str(session.id):
+            # The provider's session names another of our sessions: never apply it to this one.
+            session.attention = f"Provider session names payment session {state.our_payment_session_id}."
+            logger.error("provider session names another: not applied", extra=session_log_extra(session))
+        elif _amount_differs(session, state):
             session.amount_mismatch = True
             session.attention = (
                 f"Provider reported {state.status} with {state.amount_cents} {state.currency}; "
                 f"we asked for {session.amount_cents} {session.currency}."
             )
-            logger.error(
-                "provider amount mismatch: not applied", extra=session_log_extra(session, source=source)
-            )
+            logger.error("provider amount mismatch", extra=session_log_extra(session, source=source))
+            unverified = PaymentStatus.PAID_UNVERIFIED
+            if state.status == PaymentStatus.PAID and can_transition(session.status, unverified):
+                # Money of unknown or wrong value: terminal, never confirms, refunded by cancel/reconcile.
+                session.status = unverified
+                appointment.attention = f"Payment amount not verified: {session.attention} Refund owed."
+                _follow_payment(appointment, session, unverified)
         elif can_transition(session.status, state.status):
             previous = session.status
             session.status = state.status

@@ -13,6 +13,9 @@ class PaymentStatus(models.TextChoices):
     OPEN = "open", "Open"
     PROCESSING = "processing", "Processing"  # received, under review (e.g. HSA/FSA) or async method pending
     PAID = "paid", "Paid"
+    # Money arrived, but not the amount or currency we asked for (or one we cannot check): never confirms
+    # anything; refunded by cancel and the reconcile job, flagged for staff.
+    PAID_UNVERIFIED = "paid_unverified", "Paid, amount unverified"
     FAILED = "failed", "Failed"
     CANCELED = "canceled", "Canceled"
     EXPIRED = "expired", "Expired"
@@ -21,6 +24,8 @@ class PaymentStatus(models.TextChoices):
 
 LIVE_PAYMENT_STATUSES = (PaymentStatus.CREATING, PaymentStatus.OPEN, PaymentStatus.PROCESSING)
 UNPAID_FINAL_STATUSES = (PaymentStatus.FAILED, PaymentStatus.CANCELED, PaymentStatus.EXPIRED)
+# Money was taken: a refund is owed if the appointment does not keep it.
+MONEY_TAKEN_STATUSES = (PaymentStatus.PAID, PaymentStatus.PAID_UNVERIFIED)
 
 _RANK = {
     PaymentStatus.CREATING: 0,
@@ -30,6 +35,7 @@ _RANK = {
     PaymentStatus.CANCELED: 3,
     PaymentStatus.EXPIRED: 3,
     PaymentStatus.PAID: 4,
+    PaymentStatus.PAID_UNVERIFIED: 4,
     PaymentStatus.REFUNDED: 5,
 }
 

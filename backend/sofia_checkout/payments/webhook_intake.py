@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -18,18 +19,23 @@ from django.utils import timezone
 from sofia_checkout.core.errors import NotFound
 from sofia_checkout.payments.models import WebhookEvent, WebhookOutcome
 from sofia_checkout.payments.providers.base import (
+    PaymentProvider,
     ProviderError,
     ProviderSession,
     WebhookAuthError,
     WebhookNotice,
 )
 from sofia_checkout.payments.providers.registry import enabled_providers, get_provider
+from sofia_checkout.payments.refunds import payment_session_refund_if_owed, refund_apply_notice
 from sofia_checkout.payments.selectors import payment_session_find_for_webhook
 from sofia_checkout.payments.state import payment_session_apply_provider_state
 
 logger = logging.getLogger(__name__)
 
 _MAX_STORED_PAYLOAD = 64 * 1024
+# Of a delivery that failed authentication only this much is kept (with its digest): enough to see what
+# it was, too little for a stranger to fill the database.
+_REJECTED_PREFIX = 256
 
 
 class WebhookRejected(Exception):
@@ -63,7 +69,7 @@ def _store_rejected(provider: str, body: bytes, error: str) -> None:
         provider=provider,
         dedupe_key=f"unverified:{digest}",
         defaults={
-            "payload": _text(body),
+            "payload": _text(body, _REJECTED_PREFIX),
             "signature_valid": False,
             "outcome": WebhookOutcome.REJECTED,
             "error": error,
@@ -135,10 +141,28 @@ def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -
     if duplicate:
         logger.info("webhook duplicate ignored", extra=log)
         return WebhookResult(outcome=event.outcome, duplicate=True)
+    if notice.livemode is not None and notice.livemode != settings.PAYMENTS_LIVE_MODE:
+        # Authentic but from the other mode (a test event on a live endpoint, or the reverse): never applied.
+        _finish(event, WebhookOutcome.IGNORED, error=f"livemode={notice.livemode} does not match this site")
+        logger.error("webhook from the other mode ignored", extra=log)
+        return WebhookResult(outcome=WebhookOutcome.IGNORED, duplicate=False)
+    if notice.refund is not None:
+        known = refund_apply_notice(provider=provider, notice=notice.refund)
+        outcome = WebhookOutcome.APPLIED if known else WebhookOutcome.IGNORED
+        _finish(event, outcome)
+        return WebhookResult(outcome=outcome, duplicate=False)
     if not notice.handled:
         _finish(event, WebhookOutcome.IGNORED)
         return WebhookResult(outcome=WebhookOutcome.IGNORED, duplicate=False)
 
+    return _apply_session_event(adapter, provider, notice, event)
+
+
+def _apply_session_event(
+    adapter: PaymentProvider, provider: str, notice: WebhookNotice, event: WebhookEvent
+) -> WebhookResult:
+    """Find our session for a payment-session event and apply the provider's state to it."""
+    log = {"provider": provider, "dedupe_key": notice.dedupe_key, "event_type": notice.event_type}
     session = payment_session_find_for_webhook(
         provider=provider,
         provider_session_id=notice.provider_session_id,
@@ -161,7 +185,7 @@ def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -
 
     state: ProviderSession | None = notice.state
     if state is None:
-        # Trigger-only delivery: the status we apply is the one the provider gives us on a re-fetch.
+        # Trigger-only delivery: the body only names a session; what we apply is the provider's own answer.
         try:
             state = adapter.retrieve_session(notice.provider_session_id or session.provider_session_id or "")
         except ProviderError as exc:
@@ -170,8 +194,14 @@ def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -
                 "webhook re-fetch failed; provider will retry", extra={**log, "error": exc.message}
             )
             raise WebhookRetryLater(exc.message) from exc
+        if state.our_payment_session_id != str(session.id):
+            # The re-fetched session does not name this payment session of ours: not ours to apply.
+            _finish(event, WebhookOutcome.UNKNOWN_SESSION, error="re-fetched session names another payment")
+            logger.error("webhook re-fetch names another payment session: not applied", extra=log)
+            return WebhookResult(outcome=WebhookOutcome.UNKNOWN_SESSION, duplicate=False)
     applied = payment_session_apply_provider_state(
         payment_session_id=session.id, state=state, source="webhook"
     )
+    payment_session_refund_if_owed(payment_session=applied)
     _finish(event, WebhookOutcome.APPLIED, session_id=applied.id)
     return WebhookResult(outcome=WebhookOutcome.APPLIED, duplicate=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from sofia_checkout.core.exception_handler import envelope
@@ -18,6 +19,28 @@ from sofia_checkout.payments.webhook_intake import (
 )
 
 
+class RejectedWebhookThrottle(SimpleRateThrottle):
+    """Counts only deliveries that fail authentication, per client: a stranger posting garbage is slowed
+    down, while a provider's genuine deliveries and retries are never throttled."""
+
+    scope = "webhook_rejected"
+
+    def get_cache_key(self, request: Request, view: object) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def over_limit(self, request: Request) -> bool:
+        limit, duration = self.parse_rate(self.get_rate())
+        self._duration = duration or 60
+        self.key = self.get_cache_key(request, None)
+        self.now = self.timer()
+        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self._duration]
+        return limit is not None and len(self.history) >= limit
+
+    def count_rejection(self) -> None:
+        self.history.insert(0, self.now)
+        self.cache.set(self.key, self.history, self._duration)
+
+
 class WebhookApi(APIView):
     """One URL per provider (`/api/webhooks/<provider>/`); the adapter decides the answer codes."""
 
@@ -27,15 +50,19 @@ class WebhookApi(APIView):
         responses={
             200: OpenApiResponse(description="Recorded (providers that expect a body)"),
             204: OpenApiResponse(description="Recorded (providers that expect no body)"),
-            **error_responses(400, 401, 404, 503),
+            **error_responses(400, 401, 404, 429, 503),
         },
         operation_id="webhook_receive",
     )
     def post(self, request: Request, provider: str) -> Response:
         ok_status, auth_failed_status = webhook_answer_codes(provider=provider)
+        throttle = RejectedWebhookThrottle()
+        if throttle.over_limit(request):
+            return Response(envelope("throttled", "Too many rejected deliveries; slow down."), status=429)
         try:
             result = webhook_receive(provider=provider, body=request.body, headers=request.headers)
         except WebhookRejected as exc:
+            throttle.count_rejection()
             status = auth_failed_status if exc.code == "invalid_signature" else 400
             return Response(envelope(exc.code, exc.message), status=status)
         except WebhookRetryLater:

@@ -14,6 +14,7 @@ from sofia_checkout.payments.providers.base import (
     CreateSessionRequest,
     ProviderRejectedError,
     ProviderUnavailableError,
+    RefundOutcome,
     RefundRequest,
 )
 from sofia_checkout.payments.providers.stripe_checkout.adapter import StripeCheckoutProvider
@@ -132,8 +133,12 @@ def test_stripe_paid_then_refund(fresh: Sandbox) -> None:
             paid.payment_reference, created.provider_session_id, 15000, idempotency_key=f"r-{uuid.uuid4()}"
         )
     )
-    assert refund.succeeded
+    assert refund.outcome == RefundOutcome.SUCCEEDED
     assert refund.provider_refund_id.startswith("re_")
+    again = adapter.refund_status(
+        provider_refund_id=refund.provider_refund_id, provider_session_id=created.provider_session_id
+    )
+    assert (again.outcome, again.provider_refund_id) == (RefundOutcome.SUCCEEDED, refund.provider_refund_id)
 
 
 def assert_errors_and_timeouts_are_unavailable(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import ClassVar, Protocol
 from urllib.parse import urlsplit
 
@@ -57,21 +58,38 @@ class WebhookNotice:
     # delivery is only a trigger and the session must be re-fetched (Truemed).
     state: ProviderSession | None
     handled: bool = True
+    refund: RefundNotice | None = None  # a refund event: applied to our refund, not to a session
+    livemode: bool | None = None  # whether the provider says the event is from live mode (None: unknown)
 
 
 @dataclass(frozen=True)
 class RefundRequest:
     payment_reference: str
     provider_session_id: str
-    amount_cents: int
+    amount_cents: int | None  # None: everything that was taken (the amount taken is not known to us)
     idempotency_key: str
     reason: str = "customer_request"
+
+
+class RefundOutcome(StrEnum):
+    SUCCEEDED = "succeeded"  # the money is on its way back
+    PENDING = "pending"  # accepted, not final yet: it may still fail
+    FAILED = "failed"  # nothing was returned
 
 
 @dataclass(frozen=True)
 class RefundResult:
     provider_refund_id: str
-    succeeded: bool
+    outcome: RefundOutcome
+    provider_status: str
+
+
+@dataclass(frozen=True)
+class RefundNotice:
+    """What a refund event says about one of our refunds (found by the provider's refund id)."""
+
+    provider_refund_id: str
+    outcome: RefundOutcome
     provider_status: str
 
 
@@ -143,6 +161,10 @@ class PaymentProvider(Protocol):
 
     def refund(self, request: RefundRequest) -> RefundResult:
         """Refund a paid session, idempotent on request.idempotency_key. Raises ProviderError."""
+        ...
+
+    def refund_status(self, *, provider_refund_id: str, provider_session_id: str) -> RefundResult:
+        """Re-read a refund that was still pending. Raises ProviderError."""
         ...
 
     def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> WebhookNotice:

@@ -39,7 +39,8 @@ def test_stripe_session_is_created_once_with_server_amount(
     form = dict(httpx.QueryParams(request.content.decode()))
     assert form["line_items[0][price_data][unit_amount]"] == "15000"
     assert form["mode"] == "payment"
-    assert form["payment_method_types[0]"] == "card"  # complete means paid: no delayed methods
+    assert form["allowed_payment_method_types[0]"] == "card"  # complete means paid: no delayed methods
+    assert "payment_method_types[0]" not in form  # not a create parameter in the pinned API version
     assert form["client_reference_id"] == body["id"]
     assert "{CHECKOUT_SESSION_ID}" in form["success_url"]
     assert form["metadata[appointment_id]"] == appointment["id"]

@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from sofia_checkout.appointments.models import Appointment
 from sofia_checkout.payments.models import PaymentSession, WebhookEvent, WebhookOutcome
 from sofia_checkout.payments.tests.helpers import appointment_status
 from testing.flows import send_truemed_webhook, started
@@ -89,7 +90,7 @@ def test_truemed_refetch_failure_asks_for_a_retry(truemed_mock: TruemedMock, hsa
     truemed_mock.session_route(tm_id).mock(
         side_effect=[
             httpx.ConnectError("down"),
-            httpx.Response(200, json={"id": tm_id, "status": "captured", "total_amount": 15000}),
+            httpx.Response(200, json=truemed_mock.session_body(tm_id, "captured")),
         ]
     )
     first = notify(tm_id, "captured")
@@ -106,8 +107,11 @@ def test_truemed_unknown_session_and_malformed(book: Any) -> None:
     assert WebhookEvent.objects.get().outcome == WebhookOutcome.UNKNOWN_SESSION
     bad = send_truemed_webhook(Client(), b"{not json", **TRUEMED_LEGACY_AUTH)
     assert bad.status_code == 400
-    no_id = send_truemed_webhook(Client(), {"status": "captured"}, **TRUEMED_LEGACY_AUTH)
-    assert no_id.status_code == 400
+    # Authentic but naming no session (or no usable id): acknowledged and recorded, never refused (a
+    # refused delivery is retried for days), and nothing is fetched.
+    for body in ({"status": "captured"}, {"payment_id": "/payments/v1/anything?q=1", "status": "captured"}):
+        assert send_truemed_webhook(Client(), body, **TRUEMED_LEGACY_AUTH).status_code == 204
+    assert WebhookEvent.objects.filter(outcome=WebhookOutcome.IGNORED).count() == 2
 
 
 def test_truemed_signed_mode(truemed_mock: TruemedMock, settings: Any, hsa_checkout: Any) -> None:
@@ -140,35 +144,34 @@ def test_truemed_signed_mode(truemed_mock: TruemedMock, settings: Any, hsa_check
 @pytest.mark.parametrize(
     "reported",
     [
-        {"total_amount": None},
-        {"total_amount": "15000"},
-        {"total_amount": 100},
+        {"capture_amount": None},
+        {"capture_amount": 0},
+        {"capture_amount": "15000"},
+        {"capture_amount": 15000.0},
+        {"total_amount": 100, "capture_amount": 100},
         {"total_amount": 15000, "capture_amount": 100},
     ],
-    ids=["amount-missing", "amount-not-an-integer", "amount-differs", "partial-capture"],
+    ids=["capture-missing", "capture-zero", "capture-string", "capture-float", "amount-differs", "partial"],
 )
 def test_truemed_captured_without_our_exact_amount_is_flagged_not_confirmed(
     truemed_mock: TruemedMock, reported: dict[str, Any], hsa_checkout: Any
 ) -> None:
     appointment, session, tm_id = hsa_checkout()
-    body = {"id": tm_id, "status": "captured", "metadata": ""} | {
-        k: v for k, v in reported.items() if v is not None
-    }
+    body = truemed_mock.session_body(tm_id, "captured") | reported
+    body = {k: v for k, v in body.items() if v is not None}
     truemed_mock.session_route(tm_id).mock(return_value=httpx.Response(200, json=body))
     response = notify(tm_id, "captured")
     assert response.status_code == 204
     stored = PaymentSession.objects.get(pk=session["id"])
     assert stored.amount_mismatch
-    assert stored.status == "open"
+    # Money of unknown value: terminal, not live (a new attempt may start), refunded by cancel/reconcile.
+    assert stored.status == "paid_unverified"
     assert appointment_status(appointment) == "pending_payment"
+    assert "Refund owed" in Appointment.objects.get(pk=appointment["id"]).attention
 
 
 def test_truemed_full_capture_confirms(truemed_mock: TruemedMock, hsa_checkout: Any) -> None:
     appointment, _, tm_id = hsa_checkout()
-    truemed_mock.session_route(tm_id).mock(
-        return_value=httpx.Response(
-            200, json={"id": tm_id, "status": "captured", "total_amount": 15000, "capture_amount": 15000}
-        )
-    )
+    truemed_mock.retrieve(tm_id, "captured")
     notify(tm_id, "captured")
     assert appointment_status(appointment) == "confirmed"

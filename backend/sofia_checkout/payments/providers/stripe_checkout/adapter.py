@@ -19,6 +19,8 @@ from sofia_checkout.payments.providers.base import (
     ProviderRejectedError,
     ProviderSession,
     ProviderUnavailableError,
+    RefundNotice,
+    RefundOutcome,
     RefundRequest,
     RefundResult,
     WebhookAuthError,
@@ -27,7 +29,9 @@ from sofia_checkout.payments.providers.base import (
 )
 from sofia_checkout.payments.providers.stripe_checkout.mapping import (
     HANDLED_EVENTS,
+    REFUND_EVENTS,
     event_status,
+    refund_outcome,
     session_status,
 )
 from sofia_checkout.payments.statuses import PaymentStatus
@@ -148,8 +152,9 @@ class StripeCheckoutProvider:
         params: dict[str, Any] = {
             "mode": "payment",
             # Cards (wallets included) settle at once: a complete session is a paid one. Delayed methods
-            # would complete unpaid and depend on one later webhook to ever resolve.
-            "payment_method_types": ["card"],
+            # would complete unpaid and depend on one later webhook to ever resolve. (`payment_method_types`
+            # is no longer a create parameter in the pinned API version; this filter replaced it.)
+            "allowed_payment_method_types": ["card"],
             "line_items": [
                 {
                     "quantity": 1,
@@ -200,19 +205,28 @@ class StripeCheckoutProvider:
     def refund(self, request: RefundRequest) -> RefundResult:
         if not request.payment_reference:
             raise ProviderRejectedError("Stripe refund: the session has no payment_intent")
+        params: dict[str, Any] = {"payment_intent": request.payment_reference}
+        if request.amount_cents is not None:  # without an amount Stripe refunds everything that was taken
+            params["amount"] = request.amount_cents
+        params["reason"] = "requested_by_customer"
         with _translate_errors("refund"):
             refund = self._client.v1.refunds.create(
-                {
-                    "payment_intent": request.payment_reference,
-                    "amount": request.amount_cents,
-                    "reason": "requested_by_customer",
-                },
+                params,  # type: ignore[arg-type]
                 self._options(request.idempotency_key),
             )
+        return self._refund_result(refund)
+
+    def refund_status(self, *, provider_refund_id: str, provider_session_id: str) -> RefundResult:
+        with _translate_errors("retrieve refund"):
+            refund = self._client.v1.refunds.retrieve(provider_refund_id, options=self._options())
+        return self._refund_result(refund)
+
+    @staticmethod
+    def _refund_result(refund: Any) -> RefundResult:
         status = str(_field(refund, "status") or "")
         return RefundResult(
             provider_refund_id=str(_field(refund, "id")),
-            succeeded=status in {"succeeded", "pending"},
+            outcome=refund_outcome(status),
             provider_status=status,
         )
 
@@ -229,8 +243,14 @@ class StripeCheckoutProvider:
         event_id = str(_field(event, "id") or "")
         if not event_id:
             raise ValueError("event without id")
+        livemode = _field(event, "livemode")
+        livemode = livemode if isinstance(livemode, bool) else None
+        if event_type in REFUND_EVENTS:
+            return self._refund_notice(event, event_id, event_type, livemode)
         if event_type not in HANDLED_EVENTS:
-            return WebhookNotice(event_id, event_type, None, None, state=None, handled=False)
+            return WebhookNotice(
+                event_id, event_type, None, None, state=None, handled=False, livemode=livemode
+            )
         data = _field(event, "data")
         session = _field(data, "object") if data is not None else None
         if session is None or _field(session, "object") != "checkout.session":
@@ -260,4 +280,17 @@ class StripeCheckoutProvider:
             provider_session_id=state.provider_session_id,
             our_payment_session_id=state.our_payment_session_id,
             state=state,
+            livemode=livemode,
         )
+
+    @staticmethod
+    def _refund_notice(event: Any, event_id: str, event_type: str, livemode: bool | None) -> WebhookNotice:
+        data = _field(event, "data")
+        refund = _field(data, "object") if data is not None else None
+        refund_id = _field(refund, "id") if refund is not None else None
+        if not isinstance(refund_id, str) or not refund_id:
+            raise ValueError("refund event without a refund id")
+        status = str(_field(refund, "status") or "")
+        outcome = RefundOutcome.FAILED if event_type == "refund.failed" else refund_outcome(status)
+        notice = RefundNotice(refund_id, outcome, status)
+        return WebhookNotice(event_id, event_type, None, None, state=None, refund=notice, livemode=livemode)

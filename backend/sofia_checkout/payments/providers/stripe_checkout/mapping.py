@@ -6,6 +6,7 @@ https://docs.stripe.com/checkout/fulfillment : fulfil on `checkout.session.compl
 
 from __future__ import annotations
 
+from sofia_checkout.payments.providers.base import RefundOutcome
 from sofia_checkout.payments.statuses import PaymentStatus
 
 HANDLED_EVENTS = frozenset(
@@ -16,6 +17,23 @@ HANDLED_EVENTS = frozenset(
         "checkout.session.expired",
     }
 )
+
+
+# https://docs.stripe.com/refunds#failed-refunds : a refund can fail after it was created as pending.
+REFUND_EVENTS = frozenset({"refund.updated", "refund.failed"})
+
+_REFUND_OUTCOME = {
+    "succeeded": RefundOutcome.SUCCEEDED,
+    "pending": RefundOutcome.PENDING,
+    "requires_action": RefundOutcome.PENDING,
+    "failed": RefundOutcome.FAILED,
+    "canceled": RefundOutcome.FAILED,
+}
+
+
+def refund_outcome(status: str) -> RefundOutcome:
+    """A Refund object's status; an unknown one is not final (never taken as succeeded)."""
+    return _REFUND_OUTCOME.get(status, RefundOutcome.PENDING)
 
 
 def session_status(*, status: str, payment_status: str) -> PaymentStatus:

@@ -77,7 +77,7 @@ def test_create_sends_server_side_price_data_with_the_idempotency_key(
     request = route.calls.last.request
     assert form_of(request) == {
         "mode": "payment",
-        "payment_method_types[0]": "card",
+        "allowed_payment_method_types[0]": "card",
         "line_items[0][quantity]": "1",
         "line_items[0][price_data][currency]": "usd",
         "line_items[0][price_data][unit_amount]": "15000",

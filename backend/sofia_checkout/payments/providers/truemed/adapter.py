@@ -6,9 +6,11 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -20,6 +22,7 @@ from sofia_checkout.payments.providers.base import (
     ProviderRejectedError,
     ProviderSession,
     ProviderUnavailableError,
+    RefundOutcome,
     RefundRequest,
     RefundResult,
     WebhookNotice,
@@ -49,6 +52,22 @@ def _metadata_session_id(metadata: Any) -> str | None:
 
 def _cents(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+_SESSION_ID = re.compile(assumptions.SESSION_ID_PATTERN)
+
+
+def _webhook_session_id(data: dict[str, Any]) -> str | None:
+    """The session id a delivery names (first known field present), or None if it has none of our shape."""
+    value = next((data[f] for f in assumptions.WEBHOOK_SESSION_ID_FIELDS if data.get(f)), None)
+    return value if isinstance(value, str) and _SESSION_ID.fullmatch(value) else None
+
+
+def _session_path(template: str, session_id: str) -> str:
+    """A session URL; an id that is not of Truemed's shape never reaches a request path."""
+    if not _SESSION_ID.fullmatch(session_id):
+        raise ProviderRejectedError("Truemed: not a payment session id")
+    return template.format(id=quote(session_id, safe=""))
 
 
 class TruemedProvider:
@@ -168,14 +187,15 @@ class TruemedProvider:
             wait=wait_exponential(multiplier=0.2, max=2),
             reraise=True,
         )(self._call)
-        payload = reader("GET", assumptions.SESSION_PATH.format(id=provider_session_id))
+        payload = reader("GET", _session_path(assumptions.SESSION_PATH, provider_session_id))
         status = str(payload.get("status") or "")
         if not status:
             raise ProviderUnavailableError("Truemed retrieve: answer without status")
         amount = _cents(payload.get("total_amount"))
-        captured = _cents(payload.get("capture_amount"))
-        if status == "captured" and captured:
-            amount = captured  # what was actually taken (a partial capture must not pass as the full fee)
+        if status == "captured":
+            # What was actually taken: a partial capture is a mismatch, and a capture that is missing or not
+            # an integer (0, "100", 100.0) is money of unknown value: flagged, never confirmed.
+            amount = _cents(payload.get("capture_amount"))
         return ProviderSession(
             provider_session_id=str(payload.get("id") or provider_session_id),
             status=truemed_status(status),
@@ -189,7 +209,7 @@ class TruemedProvider:
     def cancel_session(self, provider_session_id: str) -> ProviderSession:
         # Only pending sessions can be cancelled: on a refusal the re-read below tells what it is now.
         with contextlib.suppress(ProviderRejectedError):
-            self._call("POST", assumptions.CANCEL_PATH.format(id=provider_session_id), body={})
+            self._call("POST", _session_path(assumptions.CANCEL_PATH, provider_session_id), body={})
         return self.retrieve_session(provider_session_id)
 
     def refund(self, request: RefundRequest) -> RefundResult:
@@ -206,7 +226,15 @@ class TruemedProvider:
         refund_id = payload.get("refund_id")
         if not refund_id:
             raise ProviderUnavailableError("Truemed refund: answer without refund_id")
-        return RefundResult(provider_refund_id=str(refund_id), succeeded=True, provider_status="succeeded")
+        return RefundResult(str(refund_id), RefundOutcome.PENDING, "accepted")
+
+    def refund_status(self, *, provider_refund_id: str, provider_session_id: str) -> RefundResult:
+        payload = self._call("GET", _session_path(assumptions.SESSION_PATH, provider_session_id))
+        summary = str(payload.get("status_summary") or "")
+        outcome = (
+            RefundOutcome.SUCCEEDED if summary in assumptions.REFUNDED_SUMMARIES else RefundOutcome.PENDING
+        )
+        return RefundResult(provider_refund_id, outcome, summary or "unknown")
 
     def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> WebhookNotice:
         if self._webhook_mode == "signed":
@@ -223,23 +251,20 @@ class TruemedProvider:
             delivery_id = payload.get("webhook_delivery_id")
             event_type = str(payload.get("event_type") or _EVENT_TYPE)
             data = payload.get("data")
-            if not isinstance(delivery_id, str) or not delivery_id or not isinstance(data, dict):
-                raise ValueError("signed webhook without webhook_delivery_id/data")
+            if not isinstance(delivery_id, str) or not delivery_id:
+                raise ValueError("signed webhook without webhook_delivery_id")
             dedupe_key = delivery_id
         else:
             # The legacy body has no delivery id: the same delivery re-sent is the same bytes.
             data, event_type = payload, _EVENT_TYPE
             dedupe_key = "sha256:" + hashlib.sha256(body).hexdigest()
-        session_id = next(
-            (
-                str(data[f])
-                for f in assumptions.WEBHOOK_SESSION_ID_FIELDS
-                if isinstance(data.get(f), str) and data[f]
-            ),
-            None,
-        )
-        if session_id is None:
-            raise ValueError("webhook without a payment session id")
+        if not isinstance(data, dict):
+            data = {}
+        session_id = _webhook_session_id(data)
+        if not event_type.startswith(assumptions.PAYMENT_EVENT_PREFIX) or session_id is None:
+            # Authentic, but nothing we act on (another event type, or no usable session id): acknowledged
+            # and recorded, since a refused delivery is retried for days.
+            return WebhookNotice(dedupe_key, event_type, None, None, state=None, handled=False)
         # The body is only a trigger: the status applied is the one re-fetched from Truemed.
         return WebhookNotice(
             dedupe_key=dedupe_key,
