@@ -12,6 +12,7 @@ describe('deriveReturnState', () => {
     ['pending_payment', 'failed', 'failed'],
     ['pending_payment', 'canceled', 'payment_cancelled'],
     ['pending_payment', 'expired', 'session_expired'],
+    ['pending_payment', 'paid_unverified', 'unverified'],
   ] as const)('%s with session %s -> %s', (status, sessionStatus, kind) => {
     const appointment = buildAppointment({
       status,
@@ -34,5 +35,7 @@ describe('nextPollDelay', () => {
     expect(nextPollDelay(buildAppointment({ status: 'payment_processing' }), 0)).toBe(3000);
     expect(nextPollDelay(buildAppointment({ status: 'confirmed' }), 0)).toBe(false);
     expect(nextPollDelay(buildAppointment({ status: 'expired' }), 0)).toBe(false);
+    const unverified = buildPaymentSession({ status: 'paid_unverified' });
+    expect(nextPollDelay(buildAppointment({ latest_payment_session: unverified }), 0)).toBe(false);
   });
 });

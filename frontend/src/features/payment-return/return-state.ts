@@ -7,6 +7,7 @@ export type ReturnState =
   | { kind: 'confirmed' }
   | { kind: 'review' }
   | { kind: 'failed'; provider: PaymentSessionOutput['provider'] }
+  | { kind: 'unverified' }
   | { kind: 'payment_cancelled' }
   | { kind: 'session_expired' }
   | { kind: 'expired' }
@@ -35,6 +36,9 @@ export function deriveReturnState(appointment: AppointmentOutput): ReturnState {
       return { kind: 'session_expired' };
     case 'processing':
       return { kind: 'review' };
+    case 'paid_unverified':
+      // Money of the wrong amount confirms nothing: the server refunds it and the patient may pay again.
+      return { kind: 'unverified' };
     default:
       // open / creating / paid-but-not-yet-applied: the webhook or the sync is on its way.
       return { kind: 'waiting' };

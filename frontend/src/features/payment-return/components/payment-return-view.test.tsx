@@ -1,7 +1,7 @@
 import { http, HttpResponse } from 'msw';
 
 import { polling } from '@/config/polling';
-import type { AppointmentOutput } from '@/lib/api/generated';
+import type { AppointmentOutput, PaymentStatusEnum } from '@/lib/api/generated';
 import { loadPendingAppointmentId, savePendingAppointmentId } from '@/lib/pending-appointment';
 import { redirectTo } from '@/lib/redirect';
 import { buildAppointment, buildPaymentSession, testConfig } from '@/testing/data';
@@ -29,7 +29,7 @@ afterEach(() => {
   Object.assign(polling, original);
 });
 
-function seed(status: AppointmentOutput['status'], sessionStatus: 'open' | 'processing' | 'paid' | 'failed', provider: 'stripe' | 'truemed' = 'stripe') {
+function seed(status: AppointmentOutput['status'], sessionStatus: PaymentStatusEnum, provider: 'stripe' | 'truemed' = 'stripe') {
   const appointment = buildAppointment({ status });
   const session = buildPaymentSession({ appointment_id: appointment.id, provider, status: sessionStatus });
   return db.put({ ...appointment, latest_payment_session: session });
@@ -108,6 +108,15 @@ describe('Return page', () => {
       expect(redirectTo).toHaveBeenCalledWith(`https://pay.example.test/stripe/${appointment.id}`);
     });
     expect(bodies).toEqual([{ provider: 'stripe' }]);
+  });
+
+  it('says a payment of the wrong amount confirms nothing, is refunded, and offers to pay again', async () => {
+    const appointment = seed('pending_payment', 'paid_unverified');
+    renderApp(returnUrl(appointment));
+    expect(await screen.findByRole('heading', { level: 1, name: 'We could not confirm your payment' })).toBeInTheDocument();
+    expect(screen.getByText(/will be refunded in full/)).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Pay by card' })).toBeEnabled();
+    expect(screen.getByRole('button', { name: 'Pay with HSA / FSA' })).toBeEnabled();
   });
 
   it('offers to book again when the hold expired', async () => {

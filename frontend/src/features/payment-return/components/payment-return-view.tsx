@@ -37,6 +37,8 @@ function headingFor(state: ReturnState): string {
       return 'Payment cancelled';
     case 'session_expired':
       return 'Your payment session timed out';
+    case 'unverified':
+      return 'We could not confirm your payment';
   }
 }
 
@@ -167,6 +169,16 @@ function StateBody({
           <p>
             <Link to={checkout}>See all payment options</Link>
           </p>
+        </div>
+      );
+    case 'unverified':
+      return (
+        <div className="notice notice-warning">
+          <p>
+            The amount the payment provider reported does not match this booking, so your appointment is not
+            confirmed and that payment will be refunded in full. You can pay again to keep this time.
+          </p>
+          <PaymentOptions appointmentId={appointment.id} />
         </div>
       );
     case 'payment_cancelled':

@@ -102,12 +102,13 @@ export type PaymentSessionStartInputRequest = {
  * * `open` - Open
  * * `processing` - Processing
  * * `paid` - Paid
+ * * `paid_unverified` - Paid, amount unverified
  * * `failed` - Failed
  * * `canceled` - Canceled
  * * `expired` - Expired
  * * `refunded` - Refunded
  */
-export type PaymentStatusEnum = 'creating' | 'open' | 'processing' | 'paid' | 'failed' | 'canceled' | 'expired' | 'refunded';
+export type PaymentStatusEnum = 'creating' | 'open' | 'processing' | 'paid' | 'paid_unverified' | 'failed' | 'canceled' | 'expired' | 'refunded';
 
 export type Practitioner = {
     name: string;
@@ -346,6 +347,7 @@ export type WebhookReceiveErrors = {
     400: ErrorEnvelope;
     401: ErrorEnvelope;
     404: ErrorEnvelope;
+    429: ErrorEnvelope;
     503: ErrorEnvelope;
 };
 

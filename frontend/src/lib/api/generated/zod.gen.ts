@@ -49,6 +49,7 @@ export const zPaymentMethod = z.object({
  * * `open` - Open
  * * `processing` - Processing
  * * `paid` - Paid
+ * * `paid_unverified` - Paid, amount unverified
  * * `failed` - Failed
  * * `canceled` - Canceled
  * * `expired` - Expired
@@ -59,6 +60,7 @@ export const zPaymentStatusEnum = z.enum([
     'open',
     'processing',
     'paid',
+    'paid_unverified',
     'failed',
     'canceled',
     'expired',
