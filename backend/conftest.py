@@ -13,6 +13,7 @@ import respx
 from rest_framework.test import APIClient
 
 from testing.booking import booking, slot
+from testing.schedule import bookable_around_the_clock
 from testing.provider_mocks import (
     STRIPE_BASE,
     STRIPE_SECRET_KEY,
@@ -46,6 +47,23 @@ def _provider_settings(settings: Any) -> None:
     settings.TRUEMED_WEBHOOK_SECRET = TRUEMED_WHSEC
     settings.TRUEMED_WEBHOOK_MODE = "legacy"
     settings.PROVIDER_MAX_RETRIES = 0
+
+
+@pytest.fixture(autouse=True)
+def _bookable_around_the_clock(request: pytest.FixtureRequest) -> None:
+    """Tests that use the database can book any whole hour with the demo practitioners (no buffers);
+    scheduling tests mark themselves `real_schedule` and set hours of their own."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if request.node.get_closest_marker("real_schedule") or (
+        marker is None and not names & {"db", "transactional_db", "live_server"}
+    ):
+        return
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        names & {"transactional_db", "live_server"}
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    bookable_around_the_clock()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ and with no provider keys the backend talks to the offline provider sandbox on 1
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -204,15 +203,14 @@ REFUND_CONFIRM_HOURS = env.int("REFUND_CONFIRM_HOURS", default=48)
 API_DOCS_ENABLED: bool = env.bool("API_DOCS_ENABLED", default=DEBUG)
 BOOKING_HORIZON_DAYS = env.int("BOOKING_HORIZON_DAYS", default=90)
 BOOKING_MIN_LEAD_MINUTES = env.int("BOOKING_MIN_LEAD_MINUTES", default=60)
+# Slot starts lie on this grid (minutes from local midnight in the practitioner's zone).
+BOOKING_SLOT_STEP_MINUTES = env.int("BOOKING_SLOT_STEP_MINUTES", default=15)
+# The longest date range one availability query may ask for.
+AVAILABILITY_MAX_DAYS = env.int("AVAILABILITY_MAX_DAYS", default=31)
 CURRENCY = _str("CURRENCY", "usd").lower()
 PAYMENT_PROVIDERS: list[str] = env.list("PAYMENT_PROVIDERS", default=["stripe", "truemed"])
 # Sessions stuck in open/processing longer than this are re-polled by the reconcile job.
 RECONCILE_STALE_MINUTES = env.int("RECONCILE_STALE_MINUTES", default=15)
-
-_price_table_json = env.str("PRICE_TABLE_JSON", default="")
-PRICE_TABLE: dict[str, dict[str, dict[str, Any]]] | None = (
-    json.loads(_price_table_json) if _price_table_json else None
-)
 
 # --- Providers -----------------------------------------------------------------------------------
 SANDBOX_BASE_URL = _str("SANDBOX_BASE_URL", "http://127.0.0.1:8100")

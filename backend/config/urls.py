@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("sofia_checkout.core.urls")),
+    path("api/", include("sofia_checkout.appointments.urls")),
     path("api/", include("sofia_checkout.checkout.urls")),
     path("api/", include("sofia_checkout.payments.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,19 +1,32 @@
-"""Reads of appointments."""
+"""Reads of appointments, practitioners and open slots."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
-from sofia_checkout.appointments.models import Appointment
+from sofia_checkout.appointments.models import (
+    LIVE_APPOINTMENT_STATUSES,
+    Appointment,
+    DateOverride,
+    Offering,
+    Practitioner,
+    WorkingHours,
+)
+from sofia_checkout.appointments.scheduling import Busy, Interval, Rules, Schedule, Visit, open_slots
 from sofia_checkout.core.errors import NotFound
 
 
 def appointment_get(*, appointment_id: uuid.UUID | str) -> Appointment:
     """The appointment, or NotFound (also for ids that are not UUIDs)."""
     try:
-        return Appointment.objects.get(pk=appointment_id)
+        return Appointment.objects.select_related("practitioner").get(pk=appointment_id)
     except (Appointment.DoesNotExist, ValidationError, ValueError):
         raise NotFound("No appointment with this id.") from None
 
@@ -27,3 +40,96 @@ def appointment_lock(*, appointment_id: uuid.UUID | str) -> Appointment:
         return Appointment.objects.select_for_update().get(pk=appointment_id)
     except (Appointment.DoesNotExist, ValidationError, ValueError):
         raise NotFound("No appointment with this id.") from None
+
+
+def booking_rules() -> Rules:
+    return Rules(
+        step=timedelta(minutes=settings.BOOKING_SLOT_STEP_MINUTES),
+        lead=timedelta(minutes=settings.BOOKING_MIN_LEAD_MINUTES),
+        horizon=timedelta(days=settings.BOOKING_HORIZON_DAYS),
+    )
+
+
+def practitioner_find(*, identifier: str) -> Practitioner | None:
+    """An active practitioner by id (what /api/practitioners/ lists) or, for older clients, exact name."""
+    return Practitioner.objects.filter(Q(id=identifier) | Q(name=identifier), active=True).first()
+
+
+def offering_find(*, practitioner: Practitioner, service: str) -> Offering | None:
+    return (
+        Offering.objects.select_related("service")
+        .filter(practitioner=practitioner, service_id=service)
+        .first()
+    )
+
+
+def practitioner_list() -> list[Practitioner]:
+    """Active practitioners with their offerings (and services) prefetched, by name."""
+    return list(
+        Practitioner.objects.filter(active=True).prefetch_related("offerings__service").order_by("name")
+    )
+
+
+def practitioner_schedule(*, practitioner: Practitioner, first_day: date, last_day: date) -> Schedule:
+    weekly: dict[int, list[Interval]] = {}
+    for hours in WorkingHours.objects.filter(practitioner=practitioner):
+        weekly.setdefault(hours.weekday, []).append((hours.start_time, hours.end_time))
+    overrides: dict[date, list[Interval]] = {}
+    for override in DateOverride.objects.filter(
+        practitioner=practitioner, date__gte=first_day, date__lte=last_day
+    ):
+        day = overrides.setdefault(override.date, [])
+        if override.start_time is not None and override.end_time is not None:
+            day.append((override.start_time, override.end_time))
+    return Schedule(zone=ZoneInfo(practitioner.time_zone), weekly=weekly, overrides=overrides)
+
+
+def busy_intervals(
+    *, practitioner: Practitioner, start: datetime, end: datetime, exclude: uuid.UUID | None = None
+) -> Busy:
+    """The practitioner's live appointments (with their buffers) that overlap [start, end)."""
+    rows = Appointment.objects.filter(
+        practitioner=practitioner,
+        status__in=LIVE_APPOINTMENT_STATUSES,
+        appointment_time__lt=end,
+        blocked_until__gt=start,
+    )
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude)
+    return Busy(list(rows.values_list("appointment_time", "blocked_until")))
+
+
+@dataclass(frozen=True)
+class Availability:
+    zone: ZoneInfo  # the zone the days are counted in (the patient's)
+    days: dict[date, list[datetime]]
+
+
+def availability_get(
+    *, offering: Offering, first_day: date, last_day: date, zone: ZoneInfo, now: datetime
+) -> Availability:
+    """Open starts per date in `zone` for first_day..last_day (inclusive), each in `zone`."""
+    practitioner, service = offering.practitioner, offering.service
+    # The patient's dates may straddle two of the practitioner's: look one day further on both sides.
+    local_first, local_last = first_day - timedelta(days=1), last_day + timedelta(days=1)
+    schedule = practitioner_schedule(practitioner=practitioner, first_day=local_first, last_day=local_last)
+    visit = Visit(timedelta(minutes=service.duration_minutes), timedelta(minutes=service.buffer_minutes))
+    window_start = datetime.combine(local_first, datetime.min.time(), tzinfo=schedule.zone)
+    window_end = datetime.combine(local_last + timedelta(days=2), datetime.min.time(), tzinfo=schedule.zone)
+    busy = busy_intervals(practitioner=practitioner, start=window_start - visit.blocks, end=window_end)
+    days: dict[date, list[datetime]] = {
+        first_day + timedelta(days=n): [] for n in range((last_day - first_day).days + 1)
+    }
+    for start in open_slots(
+        schedule,
+        visit=visit,
+        busy=busy,
+        rules=booking_rules(),
+        now=now,
+        first_day=local_first,
+        last_day=local_last,
+    ):
+        local = start.astimezone(zone)
+        if local.date() in days:
+            days[local.date()].append(local)
+    return Availability(zone=zone, days=days)

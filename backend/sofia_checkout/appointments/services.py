@@ -1,47 +1,98 @@
-"""Writes of appointments: booking a slot."""
+"""Writes of appointments: booking an open slot, moving it to another."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sofia_checkout.appointments import pricing
-from sofia_checkout.appointments.models import LIVE_APPOINTMENT_STATUSES, Appointment
+from sofia_checkout.appointments.models import LIVE_APPOINTMENT_STATUSES, Appointment, Offering
+from sofia_checkout.appointments.scheduling import Visit, start_problem
+from sofia_checkout.appointments.selectors import (
+    appointment_lock,
+    booking_rules,
+    busy_intervals,
+    offering_find,
+    practitioner_find,
+    practitioner_schedule,
+)
 from sofia_checkout.appointments.us_states import US_STATE_CODES
 from sofia_checkout.core.errors import Conflict, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
-_SLOT_TAKEN = {
-    "appointment_time": ["This time is already booked with this practitioner. Please pick another."]
+_OVERLAP = {
+    "appointment_time": ["This time overlaps another visit with this practitioner. Please pick another."]
 }
-
-
-def _validate_time(appointment_time: datetime, now: datetime) -> None:
-    if timezone.is_naive(appointment_time):
-        raise ValidationFailed(
-            errors={"appointment_time": ["Include a UTC offset, e.g. 2026-12-01T15:00:00-05:00."]}
-        )
-    if appointment_time.second or appointment_time.microsecond:
-        raise ValidationFailed(errors={"appointment_time": ["Use whole minutes."]})
-    earliest = now + timedelta(minutes=settings.BOOKING_MIN_LEAD_MINUTES)
-    latest = now + timedelta(days=settings.BOOKING_HORIZON_DAYS)
-    if appointment_time < earliest:
-        raise ValidationFailed(
-            errors={"appointment_time": [f"Book at least {settings.BOOKING_MIN_LEAD_MINUTES} minutes ahead."]}
-        )
-    if appointment_time > latest:
-        raise ValidationFailed(
-            errors={"appointment_time": [f"Book no more than {settings.BOOKING_HORIZON_DAYS} days ahead."]}
-        )
 
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def _visit(offering: Offering) -> Visit:
+    service = offering.service
+    return Visit(timedelta(minutes=service.duration_minutes), timedelta(minutes=service.buffer_minutes))
+
+
+def _time_problem(offering: Offering, start: datetime, now: datetime) -> str | None:
+    if timezone.is_naive(start):
+        return "Include a UTC offset, e.g. 2026-12-01T15:00:00-05:00."
+    local_day = start.astimezone(ZoneInfo(offering.practitioner.time_zone)).date()
+    schedule = practitioner_schedule(
+        practitioner=offering.practitioner, first_day=local_day, last_day=local_day
+    )
+    return start_problem(schedule, start, visit=_visit(offering), rules=booking_rules(), now=now)
+
+
+def appointment_booking_errors(
+    *,
+    practitioner: str | None = None,
+    service: str | None = None,
+    appointment_time: datetime | None = None,
+    client_state: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Offering | None, dict[str, list[str]]]:
+    """Check what a booking names (any field may be missing: it is then not checked here).
+
+    Returns the offering (practitioner + service + price) when both are valid, and every problem by field,
+    so a form can show them all at once.
+    """
+    now = now or timezone.now()
+    errors: dict[str, list[str]] = {}
+    offering = None
+    found = practitioner_find(identifier=practitioner) if practitioner is not None else None
+    if practitioner is not None and found is None:
+        errors["practitioner"] = ["Unknown practitioner."]
+    if found is not None and service is not None:
+        offering = offering_find(practitioner=found, service=service)
+        if offering is None:
+            errors["service"] = [f"{found.name} does not offer this service."]
+    if client_state is not None and client_state.strip().upper() not in US_STATE_CODES:
+        errors["client_state"] = ["Use a two-letter US state code, e.g. CA."]
+    if appointment_time is not None:
+        if offering is not None:
+            problem = _time_problem(offering, appointment_time, now)
+        elif appointment_time < now + timedelta(minutes=settings.BOOKING_MIN_LEAD_MINUTES):
+            problem = f"Book at least {settings.BOOKING_MIN_LEAD_MINUTES} minutes ahead."
+        else:
+            problem = None
+        if problem:
+            errors["appointment_time"] = [problem]
+    return offering, errors
+
+
+def _overlaps(offering: Offering, start: datetime, exclude: uuid.UUID | None = None) -> bool:
+    visit = _visit(offering)
+    busy = busy_intervals(
+        practitioner=offering.practitioner, start=start, end=start + visit.blocks, exclude=exclude
+    )
+    return busy.overlaps(start, start + visit.blocks)
 
 
 def appointment_create(
@@ -54,41 +105,85 @@ def appointment_create(
     client_state: str,
     now: datetime | None = None,
 ) -> Appointment:
-    """Book a slot, priced from the server's table, held unpaid for APPOINTMENT_HOLD_MINUTES.
+    """Book an open slot, priced from the server's table, held unpaid for APPOINTMENT_HOLD_MINUTES.
 
-    Raises ValidationFailed (field named) or Conflict when the practitioner is already booked at that time;
-    the unique constraint decides races between parallel bookings.
+    Raises ValidationFailed (every field at fault) or Conflict when the visit would overlap another live
+    one. The database decides races: on PostgreSQL an exclusion constraint over the blocked time range, on
+    SQLite the overlap check inside the (immediate, hence serialized) write transaction.
     """
     now = now or timezone.now()
-    quote = pricing.quote(practitioner=practitioner, service=service)
-    _validate_time(appointment_time, now)
-    state = client_state.strip().upper()
-    if state not in US_STATE_CODES:
-        raise ValidationFailed(errors={"client_state": ["Use a two-letter US state code, e.g. CA."]})
-    appointment_time = appointment_time.astimezone(UTC)
-    taken = Appointment.objects.filter(
-        practitioner=practitioner, appointment_time=appointment_time, status__in=LIVE_APPOINTMENT_STATUSES
+    offering, errors = appointment_booking_errors(
+        practitioner=practitioner,
+        service=service,
+        appointment_time=appointment_time,
+        client_state=client_state,
+        now=now,
     )
-    if taken.exists():
-        raise Conflict("This time is already booked.", errors=_SLOT_TAKEN)
+    if errors or offering is None:
+        raise ValidationFailed(errors=errors)
+    start = appointment_time.astimezone(UTC)
+    visit = _visit(offering)
     try:
         with transaction.atomic():
+            if _overlaps(offering, start):
+                raise Conflict("This time is already booked.", errors=_OVERLAP)
             appointment = Appointment.objects.create(
-                practitioner=practitioner,
-                service=quote.slug,
-                service_name=quote.name,
-                appointment_time=appointment_time,
+                practitioner=offering.practitioner,
+                service=offering.service.slug,
+                service_name=offering.service.name,
+                appointment_time=start,
+                ends_at=start + visit.duration,
+                blocked_until=start + visit.blocks,
                 client_name=client_name.strip(),
                 client_email=normalise_email(client_email),
-                client_state=state,
-                amount_cents=quote.amount_cents,
+                client_state=client_state.strip().upper(),
+                amount_cents=offering.amount_cents,
                 currency=settings.CURRENCY,
                 hold_expires_at=now + timedelta(minutes=settings.APPOINTMENT_HOLD_MINUTES),
             )
     except IntegrityError:
-        raise Conflict("This time is already booked.", errors=_SLOT_TAKEN) from None
+        raise Conflict("This time is already booked.", errors=_OVERLAP) from None
     logger.info(
         "appointment booked",
         extra={"appointment_id": str(appointment.id), "amount_cents": appointment.amount_cents},
     )
+    return appointment
+
+
+def appointment_reschedule(
+    *, appointment_id: uuid.UUID | str, appointment_time: datetime, now: datetime | None = None
+) -> Appointment:
+    """Move a live, future appointment to another open slot of the same practitioner and service, at the
+    same price. The new slot is taken and the old one released in one transaction (the exclusion
+    constraint / serialized check sees both). Raises NotFound, Conflict (not movable, or the slot overlaps
+    another visit) or ValidationFailed (not an offered slot)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        appointment = appointment_lock(appointment_id=appointment_id)
+        if appointment.status not in LIVE_APPOINTMENT_STATUSES or appointment.cancel_requested_at:
+            raise Conflict(
+                f"A {appointment.status} appointment cannot be moved.",
+                errors={"status": [appointment.status]},
+            )
+        if appointment.appointment_time <= now:
+            raise Conflict("This appointment has already started.", errors={"appointment_time": ["past"]})
+        offering = offering_find(practitioner=appointment.practitioner, service=appointment.service)
+        if offering is None:
+            raise Conflict("This service is no longer offered; please contact the clinic.")
+        problem = _time_problem(offering, appointment_time, now)
+        if problem:
+            raise ValidationFailed(errors={"appointment_time": [problem]})
+        start = appointment_time.astimezone(UTC)
+        if _overlaps(offering, start, exclude=appointment.pk):
+            raise Conflict("This time is already booked.", errors=_OVERLAP)
+        visit = _visit(offering)
+        appointment.appointment_time = start
+        appointment.ends_at = start + visit.duration
+        appointment.blocked_until = start + visit.blocks
+        try:
+            with transaction.atomic():
+                appointment.save(update_fields=["appointment_time", "ends_at", "blocked_until", "updated_at"])
+        except IntegrityError:
+            raise Conflict("This time is already booked.", errors=_OVERLAP) from None
+    logger.info("appointment rescheduled", extra={"appointment_id": str(appointment.id)})
     return appointment

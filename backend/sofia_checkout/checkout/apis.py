@@ -12,12 +12,19 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from sofia_checkout.appointments import pricing
 from sofia_checkout.appointments.models import Appointment
-from sofia_checkout.appointments.selectors import appointment_get
-from sofia_checkout.appointments.serializers import AppointmentCreateInputSerializer
-from sofia_checkout.appointments.services import appointment_create
+from sofia_checkout.appointments.selectors import appointment_get, practitioner_list
+from sofia_checkout.appointments.serializers import (
+    AppointmentCreateInputSerializer,
+    AppointmentRescheduleInputSerializer,
+)
+from sofia_checkout.appointments.services import (
+    appointment_booking_errors,
+    appointment_create,
+    appointment_reschedule,
+)
 from sofia_checkout.checkout.serializers import AppointmentOutputSerializer, CheckoutConfigSerializer
+from sofia_checkout.core.errors import ValidationFailed
 from sofia_checkout.core.serializers import error_responses
 from sofia_checkout.payments.cancellation import appointment_cancel
 from sofia_checkout.payments.selectors import payment_methods, payment_session_latest
@@ -37,7 +44,7 @@ class CheckoutConfigApi(APIView):
             "currency": settings.CURRENCY,
             "payment_providers": [method.provider for method in methods],
             "payment_methods": [asdict(method) for method in methods],
-            "practitioners": [asdict(p) for p in pricing.price_table()],
+            "practitioners": practitioner_list(),
             "booking_horizon_days": settings.BOOKING_HORIZON_DAYS,
             "min_lead_minutes": settings.BOOKING_MIN_LEAD_MINUTES,
             "sandbox": any(method.sandbox for method in methods),
@@ -56,7 +63,10 @@ class AppointmentCreateApi(APIView):
     )
     def post(self, request: Request) -> Response:
         serializer = AppointmentCreateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            # Every field at fault in one answer: the domain rules for the fields that did parse too.
+            _, domain_errors = appointment_booking_errors(**serializer.parsed_fields())
+            raise ValidationFailed(errors={**domain_errors, **serializer.errors})
         appointment = appointment_create(**serializer.validated_data)
         return appointment_response(appointment, status=201)
 
@@ -81,3 +91,22 @@ class AppointmentCancelApi(APIView):
     def post(self, request: Request, appointment_id: uuid.UUID) -> Response:
         """Cancel: an unpaid payment is stopped at the provider, a paid one refunded. Idempotent."""
         return appointment_response(appointment_cancel(appointment_id=appointment_id))
+
+
+class AppointmentRescheduleApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "booking"
+
+    @extend_schema(
+        request=AppointmentRescheduleInputSerializer,
+        responses={200: AppointmentOutputSerializer, **error_responses(400, 404, 409, 429)},
+        operation_id="appointment_reschedule",
+    )
+    def post(self, request: Request, appointment_id: uuid.UUID) -> Response:
+        """Move the appointment to another open slot (same practitioner, service and price)."""
+        serializer = AppointmentRescheduleInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        appointment = appointment_reschedule(
+            appointment_id=appointment_id, appointment_time=serializer.validated_data["appointment_time"]
+        )
+        return appointment_response(appointment)

@@ -13,8 +13,10 @@ from sofia_checkout.payments.serializers import PaymentSessionOutputSerializer
 
 @extend_schema_serializer(deprecate_fields=["provider_name"])
 class AppointmentOutputSerializer(serializers.ModelSerializer[Appointment]):
+    practitioner = serializers.CharField(source="practitioner_id", read_only=True, help_text="The id.")
+    practitioner_name = serializers.CharField(source="practitioner.name", read_only=True)
     provider_name = serializers.CharField(
-        source="practitioner", read_only=True, help_text="Deprecated: the same as `practitioner`."
+        source="practitioner.name", read_only=True, help_text="Deprecated: use `practitioner_name`."
     )
     latest_payment_session = serializers.SerializerMethodField()
 
@@ -23,10 +25,12 @@ class AppointmentOutputSerializer(serializers.ModelSerializer[Appointment]):
         fields = (
             "id",
             "practitioner",
+            "practitioner_name",
             "provider_name",
             "service",
             "service_name",
             "appointment_time",
+            "ends_at",
             "client_name",
             "client_email",
             "client_state",

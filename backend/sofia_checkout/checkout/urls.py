@@ -4,6 +4,7 @@ from sofia_checkout.checkout.apis import (
     AppointmentCancelApi,
     AppointmentCreateApi,
     AppointmentDetailApi,
+    AppointmentRescheduleApi,
     CheckoutConfigApi,
 )
 
@@ -15,5 +16,10 @@ urlpatterns = [
         "appointments/<uuid:appointment_id>/cancel/",
         AppointmentCancelApi.as_view(),
         name="appointment-cancel",
+    ),
+    path(
+        "appointments/<uuid:appointment_id>/reschedule/",
+        AppointmentRescheduleApi.as_view(),
+        name="appointment-reschedule",
     ),
 ]

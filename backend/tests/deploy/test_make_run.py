@@ -7,12 +7,13 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from testing.booking import booking, slot
+from testing.booking import booking
 from testing.net import served, wait_until
 from tests.deploy.helpers import REPO_DIR, VENV_BIN
 
@@ -73,10 +74,23 @@ def test_make_run_serves_backend_sandbox_and_spa_on_the_documented_ports(demo: P
     assert '<div id="root">' in spa.text
     config = httpx.get("http://127.0.0.1:8000/api/config/", timeout=5).json()
     assert set(config["payment_providers"]) == {"stripe", "truemed"}
+    # The demo's seeded practitioners offer real open slots; book the first one.
+    today = datetime.now(UTC).date()
+    availability = httpx.get(
+        "http://127.0.0.1:8000/api/availability/",
+        params={
+            "practitioner": "ana-reyes",
+            "service": "initial_consultation",
+            "from": today.isoformat(),
+            "to": (today + timedelta(days=14)).isoformat(),
+        },
+        timeout=10,
+    ).json()
+    first_open = next(slot for day in availability["days"] for slot in day["slots"])
     # The backend talks to the sandbox with no keys: a card session lands on the sandbox's hosted page.
     booked = httpx.post(
         "http://127.0.0.1:8000/api/appointments/",
-        json=booking(appointment_time=slot(hours=30)),
+        json=booking(practitioner="ana-reyes", appointment_time=first_open),
         headers={"Origin": "http://127.0.0.1:5173"},
         timeout=10,
     )

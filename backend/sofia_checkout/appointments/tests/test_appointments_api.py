@@ -132,10 +132,12 @@ def test_database_refuses_a_double_booking_even_without_the_python_check() -> No
 
     when = timezone.now() + timedelta(days=3)
     fields = {
-        "practitioner": "Dr. Ana Reyes",
+        "practitioner_id": "ana-reyes",
         "service": "follow_up",
         "service_name": "x",
         "appointment_time": when,
+        "ends_at": when + timedelta(minutes=30),
+        "blocked_until": when + timedelta(minutes=30),
         "client_name": "A",
         "client_email": "a@example.com",
         "client_state": "CA",
@@ -173,11 +175,13 @@ def test_config_lists_prices_and_providers(api: APIClient) -> None:
     assert data["currency"] == "usd"
     assert data["payment_providers"] == ["stripe", "truemed"]
     ana = next(p for p in data["practitioners"] if p["name"] == "Dr. Ana Reyes")
-    assert {
-        "slug": "initial_consultation",
+    assert (ana["id"], ana["time_zone"]) == ("ana-reyes", "America/New_York")
+    consultation = next(s for s in ana["services"] if s["slug"] == "initial_consultation")
+    assert {k: consultation[k] for k in ("name", "amount_cents", "duration_minutes")} == {
         "name": "Initial consultation (60 min)",
         "amount_cents": 15000,
-    } in ana["services"]
+        "duration_minutes": 60,
+    }
 
 
 def test_method_not_allowed_uses_the_envelope(api: APIClient) -> None:
@@ -218,7 +222,8 @@ def test_provider_name_is_still_accepted_for_one_release(api: APIClient) -> None
     response = post(api, body)
     assert response.status_code == 201, response.json()
     data = response.json()
-    assert data["practitioner"] == data["provider_name"] == "Dr. Ana Reyes"
+    assert data["practitioner_name"] == data["provider_name"] == "Dr. Ana Reyes"
+    assert data["practitioner"] == "ana-reyes"
     unknown = post(api, {**body, "provider_name": "Dr. Nobody", "appointment_time": slot(hours=72)})
     assert unknown.status_code == 400
     assert "practitioner" in unknown.json()["errors"]
