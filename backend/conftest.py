@@ -13,7 +13,6 @@ import respx
 from rest_framework.test import APIClient
 
 from testing.booking import booking, slot
-from testing.schedule import bookable_around_the_clock
 from testing.provider_mocks import (
     STRIPE_BASE,
     STRIPE_SECRET_KEY,
@@ -27,8 +26,9 @@ from testing.provider_mocks import (
     stripe_session,
     stripe_signature,
 )
+from testing.schedule import bookable_around_the_clock
 
-# bench/payment_session_bench.py still reads these as `conftest.<name>`; new code imports them from testing/.
+# Re-exported for older callers; new code imports them from testing/.
 __all__ = ["STRIPE_BASE", "STRIPE_WHSEC", "stripe_event", "stripe_session", "stripe_signature"]
 
 

@@ -214,6 +214,11 @@ def main() -> int:
     if "api.truemed.com" in args.base and "dev-api" not in args.base:
         print("Refusing to run against production: use the sandbox (dev-api.truemed.com).", file=sys.stderr)
         return 2
+    if args.offline and not (args.webhook_body and args.webhook_headers):
+        print(
+            "--offline checks a saved delivery: pass --webhook-body and --webhook-headers.", file=sys.stderr
+        )
+        return 2
     if not args.offline:
         key = os.environ.get("TRUEMED_API_KEY", "")
         if not key:

@@ -2,8 +2,11 @@
 
 `bookable_around_the_clock()` makes every hour bookable with no buffers, so tests about payments can book
 any whole hour; scheduling tests opt out (`@pytest.mark.real_schedule`) and set hours themselves.
-Transactional tests flush the tables the migration seeded, so this upserts rather than assumes.
+Transactional tests flush the tables the migration seeded, so this upserts rather than assumes. The models
+are imported inside the functions: the root conftest imports this module before Django is set up.
 """
+
+# ruff: noqa: PLC0415
 
 from __future__ import annotations
 
@@ -55,4 +58,26 @@ def bookable_around_the_clock() -> None:
         WorkingHours(practitioner=practitioner, weekday=day, start_time=time(0), end_time=time(0))
         for practitioner in Practitioner.objects.all()
         for day in range(7)
+    )
+
+
+def real_hours() -> None:
+    """The demo practitioners with the seeded weekly hours and buffers (as `make run` has them)."""
+    from sofia_checkout.appointments.models import DateOverride, Practitioner, WorkingHours
+
+    seed_demo_practitioners(buffers=True)
+    WorkingHours.objects.all().delete()
+    DateOverride.objects.all().delete()
+    weekly = {
+        "ana-reyes": {day: [(time(9), time(12)), (time(13), time(17))] for day in range(5)},
+        "sam-okafor": {**{day: [(time(10), time(18))] for day in range(4)}, 5: [(time(9), time(13))]},
+        "jordan-lee": {day: [(time(8), time(16))] for day in range(1, 6)},
+    }
+    WorkingHours.objects.bulk_create(
+        WorkingHours(
+            practitioner=Practitioner.objects.get(id=pid), weekday=day, start_time=start, end_time=end
+        )
+        for pid, days in weekly.items()
+        for day, intervals in days.items()
+        for start, end in intervals
     )

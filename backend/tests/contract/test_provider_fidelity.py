@@ -458,11 +458,6 @@ def test_truemed_cancel_answered_with_id_only(fresh: Sandbox) -> None:
 
 
 @pytest_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="adapter: an empty 2xx answer to cancel is a 'malformed answer' (ProviderUnavailableError) "
-    "although the re-read that follows would tell the state; see the report of issue 10 item 14",
-)
 def test_truemed_cancel_answered_204_without_a_body(fresh: Sandbox) -> None:
     assume(fresh, cancel_answer="empty")
     adapter = truemed_adapter(fresh)

@@ -138,6 +138,8 @@ class TruemedProvider:
                 http_status=response.status_code,
                 provider_code=code,
             )
+        if payload is None and not response.content:
+            return {}  # e.g. 204 No Content: what it did is read back by the caller where it matters
         if not isinstance(payload, dict):
             raise ProviderUnavailableError(f"{action}: malformed answer", http_status=response.status_code)
         return payload
@@ -225,7 +227,8 @@ class TruemedProvider:
         )
         refund_id = payload.get("refund_id")
         if not refund_id:
-            raise ProviderUnavailableError("Truemed refund: answer without refund_id")
+            # Retrying with the same key would get the same answer: a person must look (flagged upstream).
+            raise ProviderRejectedError("Truemed refund: answer without refund_id")
         return RefundResult(str(refund_id), RefundOutcome.PENDING, "accepted")
 
     def refund_status(self, *, provider_refund_id: str, provider_session_id: str) -> RefundResult:
