@@ -7,7 +7,7 @@ export function AppointmentSummary({ appointment }: { appointment: AppointmentOu
     <dl className="summary">
       <div>
         <dt>Practitioner</dt>
-        <dd>{appointment.practitioner}</dd>
+        <dd>{appointment.practitioner_name}</dd>
       </div>
       <div>
         <dt>Service</dt>

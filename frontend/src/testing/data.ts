@@ -16,15 +16,21 @@ export const testConfig: CheckoutConfig = {
   ],
   practitioners: [
     {
+      id: 'ana-reyes',
       name: 'Dr. Ana Reyes',
+      time_zone: 'America/New_York',
       services: [
-        { slug: 'initial_consultation', name: 'Initial consultation (60 min)', amount_cents: 15000 },
-        { slug: 'follow_up', name: 'Follow-up (30 min)', amount_cents: 9000 },
+        { slug: 'initial_consultation', name: 'Initial consultation (60 min)', duration_minutes: 60, buffer_minutes: 15, amount_cents: 15000 },
+        { slug: 'follow_up', name: 'Follow-up visit (30 min)', duration_minutes: 30, buffer_minutes: 10, amount_cents: 9000 },
       ],
     },
     {
+      id: 'sam-lee',
       name: 'Dr. Sam Lee',
-      services: [{ slug: 'nutrition_plan', name: 'Nutrition plan (45 min)', amount_cents: 12550 }],
+      time_zone: 'America/Chicago',
+      services: [
+        { slug: 'nutrition_plan', name: 'Nutrition plan session (45 min)', duration_minutes: 45, buffer_minutes: 15, amount_cents: 12550 },
+      ],
     },
   ],
   booking_horizon_days: 90,
@@ -51,15 +57,23 @@ export function buildPaymentSession(overrides: Partial<PaymentSessionOutput> = {
   };
 }
 
-/** An appointment as the server sends it, including the deprecated `provider_name` alias of `practitioner`. */
+/**
+ * An appointment as the server sends it: `practitioner` is the id, `practitioner_name` the name, and the
+ * deprecated `provider_name` alias repeats the name. `ends_at` follows the service's length unless given.
+ */
 export function buildAppointment(overrides: Partial<Omit<AppointmentOutput, 'provider_name'>> = {}): AppointmentOutput {
   const now = new Date();
+  const practitioner = testConfig.practitioners.find((p) => p.id === (overrides.practitioner ?? 'ana-reyes'));
+  const service = practitioner?.services.find((s) => s.slug === (overrides.service ?? 'initial_consultation'));
+  const start = overrides.appointment_time ?? '2026-12-01T15:00:00Z';
   const appointment = {
     id: nextId('a'),
-    practitioner: 'Dr. Ana Reyes',
-    service: 'initial_consultation',
-    service_name: 'Initial consultation (60 min)',
-    appointment_time: '2026-12-01T15:00:00Z',
+    practitioner: practitioner?.id ?? 'ana-reyes',
+    practitioner_name: practitioner?.name ?? 'Dr. Ana Reyes',
+    service: service?.slug ?? 'initial_consultation',
+    service_name: service?.name ?? 'Initial consultation (60 min)',
+    appointment_time: start,
+    ends_at: new Date(new Date(start).getTime() + (service?.duration_minutes ?? 60) * 60_000).toISOString(),
     client_name: 'Jane Doe',
     client_email: 'jane@example.com',
     client_state: 'CA',
@@ -71,5 +85,5 @@ export function buildAppointment(overrides: Partial<Omit<AppointmentOutput, 'pro
     latest_payment_session: null,
     ...overrides,
   };
-  return Object.assign(appointment, { provider_name: appointment.practitioner });
+  return Object.assign(appointment, { provider_name: appointment.practitioner_name });
 }

@@ -21,7 +21,7 @@ describe('Book page', () => {
     expect(await screen.findByRole('heading', { level: 1, name: 'Book your appointment' })).toHaveFocus();
     await user.selectOptions(await screen.findByLabelText('Practitioner'), 'Dr. Sam Lee');
     const service = screen.getByLabelText('Service');
-    expect(within(service).getByRole('option', { name: /Nutrition plan \(45 min\) — \$125\.50/ })).toBeInTheDocument();
+    expect(within(service).getByRole('option', { name: /Nutrition plan session \(45 min\) — \$125\.50/ })).toBeInTheDocument();
     await user.selectOptions(service, 'nutrition_plan');
     expect(screen.getByText('$125.50', { selector: 'strong' })).toBeInTheDocument();
     expect(screen.getAllByRole('option', { name: /./ }).length).toBeGreaterThan(51);

@@ -18,9 +18,13 @@ export type AppointmentCreateInputRequest = {
 
 export type AppointmentOutput = {
     readonly id: string;
-    readonly practitioner: string;
     /**
-     * Deprecated: the same as `practitioner`.
+     * The id.
+     */
+    readonly practitioner: string;
+    readonly practitioner_name: string;
+    /**
+     * Deprecated: use `practitioner_name`.
      *
      * @deprecated
      */
@@ -28,6 +32,7 @@ export type AppointmentOutput = {
     readonly service: string;
     readonly service_name: string;
     readonly appointment_time: string;
+    readonly ends_at: string;
     readonly client_name: string;
     readonly client_email: string;
     readonly client_state: string;
@@ -39,6 +44,10 @@ export type AppointmentOutput = {
     latest_payment_session: PaymentSessionOutput | null;
 };
 
+export type AppointmentRescheduleInputRequest = {
+    appointment_time: string;
+};
+
 /**
  * * `pending_payment` - Pending payment
  * * `payment_processing` - Payment processing
@@ -47,6 +56,22 @@ export type AppointmentOutput = {
  * * `expired` - Expired
  */
 export type AppointmentStatusEnum = 'pending_payment' | 'payment_processing' | 'confirmed' | 'cancelled' | 'expired';
+
+export type Availability = {
+    practitioner: string;
+    service: string;
+    time_zone: string;
+    duration_minutes: number;
+    days: Array<AvailabilityDay>;
+};
+
+export type AvailabilityDay = {
+    date: string;
+    /**
+     * Open starts, with offset.
+     */
+    slots: Array<string>;
+};
 
 export type CheckoutConfig = {
     currency: string;
@@ -71,6 +96,14 @@ export type ErrorEnvelope = {
 
 export type HealthStatus = {
     status: string;
+};
+
+export type OfferedService = {
+    slug: string;
+    name: string;
+    duration_minutes: number;
+    buffer_minutes: number;
+    amount_cents: number;
 };
 
 export type PaymentMethod = {
@@ -111,8 +144,16 @@ export type PaymentSessionStartInputRequest = {
 export type PaymentStatusEnum = 'creating' | 'open' | 'processing' | 'paid' | 'paid_unverified' | 'failed' | 'canceled' | 'expired' | 'refunded';
 
 export type Practitioner = {
+    /**
+     * Use this in bookings and availability queries.
+     */
+    id: string;
     name: string;
-    services: Array<Service>;
+    /**
+     * IANA zone the practitioner's hours are in.
+     */
+    time_zone: string;
+    services: Array<OfferedService>;
 };
 
 /**
@@ -124,12 +165,6 @@ export type ProviderEnum = 'stripe' | 'truemed';
 export type ReadyStatus = {
     status: string;
     database: string;
-};
-
-export type Service = {
-    slug: string;
-    name: string;
-    amount_cents: number;
 };
 
 export type AppointmentCreateInputRequestWritable = {
@@ -248,6 +283,64 @@ export type PaymentSessionStartResponses = {
 
 export type PaymentSessionStartResponse = PaymentSessionStartResponses[keyof PaymentSessionStartResponses];
 
+export type AppointmentRescheduleData = {
+    body: AppointmentRescheduleInputRequest;
+    path: {
+        appointment_id: string;
+    };
+    query?: never;
+    url: '/api/appointments/{appointment_id}/reschedule/';
+};
+
+export type AppointmentRescheduleErrors = {
+    400: ErrorEnvelope;
+    404: ErrorEnvelope;
+    409: ErrorEnvelope;
+    429: ErrorEnvelope;
+};
+
+export type AppointmentRescheduleError = AppointmentRescheduleErrors[keyof AppointmentRescheduleErrors];
+
+export type AppointmentRescheduleResponses = {
+    200: AppointmentOutput;
+};
+
+export type AppointmentRescheduleResponse = AppointmentRescheduleResponses[keyof AppointmentRescheduleResponses];
+
+export type AvailabilityGetData = {
+    body?: never;
+    path?: never;
+    query: {
+        /**
+         * First date (YYYY-MM-DD) in `tz`.
+         */
+        from: string;
+        practitioner: string;
+        service: string;
+        /**
+         * Last date (YYYY-MM-DD) in `tz`, inclusive.
+         */
+        to: string;
+        /**
+         * IANA zone for the dates and times (default: the practitioner's).
+         */
+        tz?: string;
+    };
+    url: '/api/availability/';
+};
+
+export type AvailabilityGetErrors = {
+    400: ErrorEnvelope;
+};
+
+export type AvailabilityGetError = AvailabilityGetErrors[keyof AvailabilityGetErrors];
+
+export type AvailabilityGetResponses = {
+    200: Availability;
+};
+
+export type AvailabilityGetResponse = AvailabilityGetResponses[keyof AvailabilityGetResponses];
+
 export type ConfigData = {
     body?: never;
     path?: never;
@@ -318,6 +411,19 @@ export type PaymentSessionSyncResponses = {
 };
 
 export type PaymentSessionSyncResponse = PaymentSessionSyncResponses[keyof PaymentSessionSyncResponses];
+
+export type PractitionerListData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/practitioners/';
+};
+
+export type PractitionerListResponses = {
+    200: Array<Practitioner>;
+};
+
+export type PractitionerListResponse = PractitionerListResponses[keyof PractitionerListResponses];
 
 export type ReadyData = {
     body?: never;

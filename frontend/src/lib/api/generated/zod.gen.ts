@@ -11,6 +11,10 @@ export const zAppointmentCreateInputRequest = z.object({
     client_state: z.string().length(2)
 });
 
+export const zAppointmentRescheduleInputRequest = z.object({
+    appointment_time: z.iso.datetime({ offset: true })
+});
+
 /**
  * * `pending_payment` - Pending payment
  * * `payment_processing` - Payment processing
@@ -26,6 +30,19 @@ export const zAppointmentStatusEnum = z.enum([
     'expired'
 ]);
 
+export const zAvailabilityDay = z.object({
+    date: z.iso.date(),
+    slots: z.array(z.iso.datetime({ offset: true }))
+});
+
+export const zAvailability = z.object({
+    practitioner: z.string(),
+    service: z.string(),
+    time_zone: z.string(),
+    duration_minutes: z.int(),
+    days: z.array(zAvailabilityDay)
+});
+
 /**
  * The one error shape: a stable code, a message for people, and messages per field (for the schema).
  */
@@ -37,6 +54,14 @@ export const zErrorEnvelope = z.object({
 
 export const zHealthStatus = z.object({
     status: z.string()
+});
+
+export const zOfferedService = z.object({
+    slug: z.string(),
+    name: z.string(),
+    duration_minutes: z.int(),
+    buffer_minutes: z.int(),
+    amount_cents: z.int()
 });
 
 export const zPaymentMethod = z.object({
@@ -85,10 +110,12 @@ export const zPaymentSessionOutput = z.object({
 export const zAppointmentOutput = z.object({
     id: z.uuid().readonly(),
     practitioner: z.string().readonly(),
+    practitioner_name: z.string().readonly(),
     provider_name: z.string().readonly(),
     service: z.string().readonly(),
     service_name: z.string().readonly(),
     appointment_time: z.iso.datetime({ offset: true }).readonly(),
+    ends_at: z.iso.datetime({ offset: true }).readonly(),
     client_name: z.string().readonly(),
     client_email: z.string().readonly(),
     client_state: z.string().readonly(),
@@ -98,6 +125,23 @@ export const zAppointmentOutput = z.object({
     hold_expires_at: z.iso.datetime({ offset: true }).readonly(),
     created_at: z.iso.datetime({ offset: true }).readonly(),
     latest_payment_session: zPaymentSessionOutput.nullable()
+});
+
+export const zPractitioner = z.object({
+    id: z.string(),
+    name: z.string(),
+    time_zone: z.string(),
+    services: z.array(zOfferedService)
+});
+
+export const zCheckoutConfig = z.object({
+    currency: z.string(),
+    payment_providers: z.array(z.string()),
+    payment_methods: z.array(zPaymentMethod),
+    practitioners: z.array(zPractitioner),
+    booking_horizon_days: z.int(),
+    min_lead_minutes: z.int(),
+    sandbox: z.boolean()
 });
 
 /**
@@ -113,27 +157,6 @@ export const zPaymentSessionStartInputRequest = z.object({
 export const zReadyStatus = z.object({
     status: z.string(),
     database: z.string()
-});
-
-export const zService = z.object({
-    slug: z.string(),
-    name: z.string(),
-    amount_cents: z.int()
-});
-
-export const zPractitioner = z.object({
-    name: z.string(),
-    services: z.array(zService)
-});
-
-export const zCheckoutConfig = z.object({
-    currency: z.string(),
-    payment_providers: z.array(z.string()),
-    payment_methods: z.array(zPaymentMethod),
-    practitioners: z.array(zPractitioner),
-    booking_horizon_days: z.int(),
-    min_lead_minutes: z.int(),
-    sandbox: z.boolean()
 });
 
 export const zAppointmentCreateInputRequestWritable = z.object({
@@ -170,6 +193,24 @@ export const zPaymentSessionStartPath = z.object({
 
 export const zPaymentSessionStartResponse = zPaymentSessionOutput;
 
+export const zAppointmentRescheduleBody = zAppointmentRescheduleInputRequest;
+
+export const zAppointmentReschedulePath = z.object({
+    appointment_id: z.uuid()
+});
+
+export const zAppointmentRescheduleResponse = zAppointmentOutput;
+
+export const zAvailabilityGetQuery = z.object({
+    from: z.iso.date(),
+    practitioner: z.string().min(1).max(100),
+    service: z.string().min(1).max(50),
+    to: z.iso.date(),
+    tz: z.string().min(1).max(64).optional()
+});
+
+export const zAvailabilityGetResponse = zAvailability;
+
 export const zConfigResponse = zCheckoutConfig;
 
 export const zHealthResponse = zHealthStatus;
@@ -185,6 +226,8 @@ export const zPaymentSessionSyncPath = z.object({
 });
 
 export const zPaymentSessionSyncResponse = zPaymentSessionOutput;
+
+export const zPractitionerListResponse = z.array(zPractitioner);
 
 export const zReadyResponse = zReadyStatus;
 
