@@ -84,7 +84,11 @@ check-client: $(FRONTEND_STAMP) ## Fail if the SPA's generated API layer drifted
 e2e: $(BACKEND_STAMP) $(FRONTEND_STAMP) ## Playwright in Chromium against backend + sandbox + built SPA
 	cd frontend && npm run e2e
 
-test: system-deps setup lint typecheck check-migrations check-schema test-backend test-backend-postgres test-frontend e2e ## Everything CI runs
+.PHONY: compose-smoke
+compose-smoke: system-deps ## docker-compose.yml for real under podman: both images built, both payments through nginx (root)
+	bash scripts/compose-smoke.sh
+
+test: system-deps setup lint typecheck check-migrations check-schema test-backend test-backend-postgres test-frontend e2e compose-smoke ## Everything CI runs
 	@echo "make test: all checks passed"
 
 bench: $(BACKEND_STAMP) ## Benchmarks (print figures)

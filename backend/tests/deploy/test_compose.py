@@ -5,18 +5,30 @@ There is no Docker engine here: `docker-compose config` validates and interpolat
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.deploy.conftest import BACKEND_DIR, REPO_DIR, require_binary
+from tests.deploy.helpers import BACKEND_DIR, REPO_DIR, require_binary
 
 COMPOSE_FILE = REPO_DIR / "docker-compose.yml"
+LOCAL_BASES = REPO_DIR / "docker-compose.local-bases.yml"
+# Every base image is a build argument whose default is the official image (scripts/compose-smoke.sh builds
+# the same Dockerfiles on local bases where no registry is reachable).
+OFFICIAL_BASES = {
+    BACKEND_DIR / "Dockerfile": {"PYTHON_IMAGE": "python:3.11-slim"},
+    REPO_DIR / "frontend" / "Dockerfile": {
+        "NODE_IMAGE": "node:20-bookworm-slim",
+        "NGINX_IMAGE": "nginxinc/nginx-unprivileged:1.27-alpine",
+    },
+}
 ENV_EXAMPLE = REPO_DIR / ".env.example"
 # Set only inside the containers (not user settings, so not in .env.example): documented in docs/deploy.md.
 CONTAINER_ONLY = {"MIGRATE_ON_START", "WEB_CONCURRENCY", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
@@ -32,7 +44,7 @@ def env_example_names() -> set[str]:
     return names
 
 
-def compose_config(tmp_path: Path, dotenv: str = "") -> dict[str, Any]:
+def compose_config(tmp_path: Path, dotenv: str = "", *extra_files: Path) -> dict[str, Any]:
     """`docker-compose config` output, interpolated from `dotenv` only (never the caller's .env/shell)."""
     binary = require_binary("docker-compose")
     env_file = tmp_path / "compose.env"
@@ -40,6 +52,8 @@ def compose_config(tmp_path: Path, dotenv: str = "") -> dict[str, Any]:
     names = env_example_names()
     env = {k: v for k, v in os.environ.items() if k not in names}
     base = [binary, "--env-file", str(env_file), "-f", str(COMPOSE_FILE)]
+    for extra in extra_files:
+        base += ["-f", str(extra)]
     check = subprocess.run([*base, "config", "-q"], capture_output=True, text=True, env=env, check=False)
     assert check.returncode == 0, f"docker-compose config -q failed:\n{check.stderr}"
     out = subprocess.run([*base, "config"], capture_output=True, text=True, env=env, check=True)
@@ -157,7 +171,8 @@ def test_images_run_as_non_root_and_keep_secrets_out() -> None:
         for line in re.findall(r"^(?:ENV|ARG)\s+.*$", text, flags=re.MULTILINE):
             assert not re.search(r"SECRET|PASSWORD|_KEY", line), f"{dockerfile}: {line}"
     backend = (BACKEND_DIR / "Dockerfile").read_text()
-    assert "FROM python:3.11-slim AS builder" in backend
+    assert "FROM ${PYTHON_IMAGE} AS builder" in backend
+    assert "FROM ${PYTHON_IMAGE} AS runtime" in backend
     assert "COPY --from=builder /opt/venv" in backend
     assert "collectstatic" in backend
     frontend = (REPO_DIR / "frontend" / "Dockerfile").read_text()
@@ -220,3 +235,120 @@ def test_every_env_example_setting_reaches_the_containers() -> None:
     }
     missing = [name for name in env_example_names() - not_passed if f"${{{name}" not in raw]
     assert not missing, f"docker-compose.yml never passes on: {sorted(missing)}"
+
+
+def _base_images(dockerfile: Path) -> tuple[dict[str, str], list[str]]:
+    """The ARGs declared before the first FROM (with their defaults) and every FROM's image."""
+    global_args: dict[str, str] = {}
+    images: list[str] = []
+    for line in dockerfile.read_text().splitlines():
+        arg = re.match(r"^ARG\s+([A-Z_]+)(?:=(\S+))?\s*$", line)
+        if arg and not images:
+            global_args[arg.group(1)] = arg.group(2) or ""
+        source = re.match(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)", line, flags=re.IGNORECASE)
+        if source:
+            images.append(source.group(1))
+    return global_args, images
+
+
+@pytest.mark.parametrize("dockerfile", sorted(OFFICIAL_BASES), ids=lambda p: p.parent.name)
+def test_every_base_image_is_a_build_argument_defaulting_to_the_official_one(dockerfile: Path) -> None:
+    global_args, images = _base_images(dockerfile)
+    assert images, dockerfile
+    stages = set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", dockerfile.read_text(), flags=re.MULTILINE | re.I))
+    used = set()
+    for image in images:
+        if image in stages:
+            continue
+        match = re.fullmatch(r"\$\{?([A-Z_]+)\}?", image)
+        assert match, f"{dockerfile}: FROM {image} is not a build argument"
+        used.add(match.group(1))
+    assert {name: global_args.get(name) for name in used} == OFFICIAL_BASES[dockerfile]
+
+
+def test_the_local_bases_override_only_swaps_image_sources(tmp_path: Path) -> None:
+    plain = compose_config(tmp_path)
+    local = compose_config(tmp_path, "", LOCAL_BASES)
+    base_args = {name for args in OFFICIAL_BASES.values() for name in args}
+    swapped = []
+    for name, merged in local["services"].items():
+        service = dict(merged)
+        if service.get("image") != plain["services"][name].get("image"):
+            swapped.append(service["image"])
+            service["image"] = plain["services"][name]["image"]
+        if "build" in service:
+            build = dict(service["build"])
+            args = dict(build.get("args") or {})
+            swapped += [args.pop(arg) for arg in base_args & set(args)]
+            build["args"] = args or plain["services"][name]["build"].get("args")
+            if build["args"] is None:
+                del build["args"]
+            service["build"] = build
+        assert service == plain["services"][name], f"the override changes more than image sources in {name}"
+    assert swapped, "the override swaps nothing"
+    assert all(image.startswith("localhost/sofia-base/") for image in swapped), swapped
+    assert local["services"]["db"]["image"] != plain["services"]["db"]["image"]
+    assert {k: v for k, v in local.items() if k != "services"} == {
+        k: v for k, v in plain.items() if k != "services"
+    }
+
+
+def test_make_test_runs_the_compose_demo_under_podman() -> None:
+    makefile = (REPO_DIR / "Makefile").read_text()
+    test_target = re.search(r"^test:([^#\n]*)", makefile, flags=re.MULTILINE)
+    assert test_target
+    assert "compose-smoke" in test_target.group(1).split()
+    assert re.search(r"^compose-smoke:.*\n\tbash scripts/compose-smoke\.sh$", makefile, flags=re.MULTILINE)
+    deps = (REPO_DIR / "scripts" / "install-system-deps.sh").read_text()
+    for package in ("podman", "podman-compose", "mmdebstrap", "runc", "netavark", "aardvark-dns"):
+        assert re.search(rf"\b{re.escape(package)}\b", deps), package
+    assert "default_ulimits = []" in deps
+    for script in ("compose-smoke.sh", "compose-smoke/bases.sh", "compose-smoke/postgres-entrypoint.sh"):
+        subprocess.run(["bash", "-n", str(REPO_DIR / "scripts" / script)], check=True)
+
+
+def _smoke_driver() -> ModuleType:
+    """scripts/compose-smoke/smoke.py, the driver of `make compose-smoke` (loaded from its path)."""
+    spec = importlib.util.spec_from_file_location(
+        "compose_smoke", REPO_DIR / "scripts/compose-smoke/smoke.py"
+    )
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_smoke_driver_starts_in_depends_on_order_with_the_compose_health_checks(
+    config: dict[str, Any], tmp_path: Path
+) -> None:
+    smoke = _smoke_driver()
+    assert smoke.stages(config) == [["db", "sandbox"], ["backend"], ["frontend", "reconcile"]]
+    argv, timeout = smoke.health_command(config["services"]["reconcile"])
+    assert argv[:2] == ["/bin/sh", "-c"]
+    assert "$(find /tmp/reconcile.ok" in argv[2]  # `$$` in the compose file is a literal `$`
+    assert timeout == 5
+    argv, _ = smoke.health_command(config["services"]["backend"])
+    assert argv[:2] == ["python", "-c"]
+    assert "/api/ready/" in argv[2]
+    builds = smoke.builds(compose_config(tmp_path, "", LOCAL_BASES))
+    assert {image for image, *_ in builds} == {
+        "sofia-checkout-backend:local",
+        "sofia-checkout-frontend:local",
+    }
+    for _image, _context, dockerfile, args in builds:
+        assert Path(dockerfile).name == "Dockerfile"
+        assert all(v.startswith("localhost/sofia-base/") for k, v in args.items() if k.endswith("_IMAGE"))
+
+
+def test_the_smoke_driver_fills_hosted_page_forms_as_a_browser_would() -> None:
+    smoke = _smoke_driver()
+    page = """<form method="post" action="/pay/truemed/abc/survey"><select name="reason">
+      <option>Chronic condition</option><option>Other</option></select>
+      <input type="radio" name="recommended" value="no"><input type="radio" name="recommended" value="yes">
+      <button type="submit">Continue</button></form>
+      <form method="post" action="/pay/truemed/abc/cancel"><button>Cancel</button></form>"""
+    forms = smoke.Forms()
+    forms.feed(page)
+    assert forms.forms[0]["action"] == "/pay/truemed/abc/survey"
+    assert forms.forms[0]["fields"] == {"reason": "Chronic condition", "recommended": "yes"}
