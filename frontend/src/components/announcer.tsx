@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useLayoutEffect, useMemo, useState, type ReactNode } from 'react';
 
 interface AnnouncerValue {
   announce: (message: string) => void;
@@ -32,10 +32,13 @@ export function useAnnounce(): (message: string) => void {
   return value.announce;
 }
 
-/** Announces `message` whenever it changes (nothing for null or ''). */
+/**
+ * Announces `message` whenever it changes (nothing for null or ''). A layout effect, so the live region
+ * changes in the same paint as the page that caused it (a passive effect could land a frame later).
+ */
 export function useAnnouncement(message: string | null | undefined): void {
   const announce = useAnnounce();
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (message) announce(message);
   }, [announce, message]);
 }

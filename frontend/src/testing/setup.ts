@@ -1,9 +1,13 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 
 import { db } from './mocks/db';
 import { server } from './mocks/server';
+
+// findBy*/waitFor wait up to 1 s by default: too short for the first render of a file on a loaded 2-core
+// machine (seen failing before any change). Waiting longer changes no assertion, only how long a failure takes.
+configure({ asyncUtilTimeout: 3000 });
 
 beforeAll(() => {
   // A request no handler expects fails the test: the SPA must not call anything we did not plan for.

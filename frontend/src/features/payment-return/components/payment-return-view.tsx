@@ -61,8 +61,10 @@ export function PaymentReturnView({ appointmentId, paymentSessionId }: ReturnPar
 
 function PaymentStatus({ appointmentId, paymentSessionId }: { appointmentId: string; paymentSessionId: string | null }) {
   const { appointment, sync, state, stoppedWaiting, checkAgain } = usePaymentStatus(appointmentId, paymentSessionId);
-  // Loaded beside the appointment, so "Pay by card instead" appears with the state that offers it.
+  // Loaded beside the appointment, so the pay buttons appear with a state that offers them (and only such a
+  // state waits for it).
   const offered = useOfferedProviders();
+  const showsPayButtons = state?.kind === 'failed' || state?.kind === 'unverified';
   useAnnouncement(state ? headingFor(state) : null);
 
   if (appointment.isError && !appointment.data) {
@@ -74,7 +76,7 @@ function PaymentStatus({ appointmentId, paymentSessionId }: { appointmentId: str
     );
   }
 
-  if (!state || !appointment.data || offered.isPending) {
+  if (!state || !appointment.data || (showsPayButtons && offered.isPending)) {
     return (
       <>
         <PageHeading>Checking your payment</PageHeading>
