@@ -35,6 +35,7 @@ from django.utils import timezone  # noqa: E402
 from timing import summary  # noqa: E402  (bench/ is on sys.path: the script's own folder)
 
 from testing import provider_mocks as conftest  # noqa: E402
+from testing.schedule import bookable_around_the_clock  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "300"))
 
@@ -56,12 +57,13 @@ def measure(name: str, count: int, fn: Callable[[int], None]) -> None:
 
 def main() -> None:
     call_command("migrate", verbosity=0)
+    bookable_around_the_clock()  # every 30-minute slot bookable: the bench measures the write path
     settings.STRIPE_API_BASE = conftest.STRIPE_BASE
     settings.STRIPE_WEBHOOK_SECRET = conftest.STRIPE_WHSEC
     settings.PROVIDER_MAX_RETRIES = 0
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     client = Client()
-    base = timezone.now().replace(second=0, microsecond=0) + timedelta(days=2)
+    base = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
     ids: list[str] = []
     sessions: list[dict[str, str]] = []
 
@@ -69,7 +71,7 @@ def main() -> None:
         body = {
             "practitioner": "Dr. Ana Reyes",
             "service": "follow_up",
-            "appointment_time": (base + timedelta(minutes=15 * i)).isoformat(),
+            "appointment_time": (base + timedelta(minutes=30 * i)).isoformat(),
             "client_name": "Bench",
             "client_email": f"bench{i}@example.com",
             "client_state": "CA",
