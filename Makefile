@@ -39,7 +39,7 @@ run: setup ## Start backend :8000, provider sandbox :8100, the SPA :5173 and the
 	$(VENV)/bin/honcho -f Procfile start
 
 lint: $(BACKEND_STAMP) $(FRONTEND_STAMP) ## ruff (lint + format check), import contracts, eslint
-	cd backend && .venv/bin/ruff check . ../bench && .venv/bin/ruff format --check . ../bench
+	cd backend && .venv/bin/ruff check . ../bench ../scripts && .venv/bin/ruff format --check . ../bench ../scripts
 	cd backend && .venv/bin/lint-imports
 	bash scripts/check-provider-boundary.sh
 	cd frontend && npm run lint
@@ -94,3 +94,4 @@ test: system-deps setup lint typecheck check-migrations check-schema test-backen
 bench: $(BACKEND_STAMP) ## Benchmarks (print figures)
 	cd backend && .venv/bin/python ../bench/payment_session_bench.py
 	cd backend && .venv/bin/python ../bench/sandbox_roundtrip_bench.py
+	cd backend && .venv/bin/python ../bench/availability_bench.py
