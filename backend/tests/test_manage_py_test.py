@@ -23,6 +23,9 @@ def manage_py_test(*args: str) -> subprocess.CompletedProcess[str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.test_settings",
         "PYTEST_ADDOPTS": "-p no:cacheprovider",
+        # Its own SQLite test database: on PostgreSQL the child would create and drop the `test_...`
+        # database this very session is using.
+        "DATABASE_URL": "",
     }
     return subprocess.run(
         [sys.executable, "manage.py", "test", *args],

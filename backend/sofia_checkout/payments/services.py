@@ -98,12 +98,17 @@ def _reusable(session: PaymentSession, provider: str, now: datetime) -> bool:
 
 def _cancel_unusable_live_session(appointment_id: uuid.UUID, provider: str, now: datetime) -> None:
     """Cancel at the provider a live session that will not be reused (the other method, or one about to
-    expire) before a new one is made, so one appointment can never be paid twice."""
+    expire) before a new one is made, so one appointment can never be paid twice. A new attempt that would
+    be refused anyway (attempt limit, hold cap) is refused first: the refusal must not also take away the
+    page the shopper can still pay on."""
     session = PaymentSession.objects.filter(
         appointment_id=appointment_id, status__in=LIVE_PAYMENT_STATUSES
     ).first()
     if session is None or session.status == PaymentStatus.PROCESSING or _reusable(session, provider, now):
         return
+    appointment = Appointment.objects.get(pk=appointment_id)
+    attempts = PaymentSession.objects.filter(appointment_id=appointment_id).count()
+    _new_attempt_expiry(appointment, provider, attempts, now)
     payment_session_cancel(payment_session=session)
     session.refresh_from_db()
     if session.status in {PaymentStatus.PAID, PaymentStatus.PROCESSING}:
@@ -169,6 +174,26 @@ def payment_session_cancel(*, payment_session: PaymentSession) -> PaymentSession
     )
 
 
+def _new_attempt_expiry(appointment: Appointment, provider: str, attempts: int, now: datetime) -> datetime:
+    """When a new attempt with `provider` would expire; refuses (409) one over the attempt limit, or one
+    the hold cap would leave too short a life for the provider."""
+    if attempts >= settings.PAYMENT_ATTEMPTS_MAX:
+        raise AttemptsExhausted(
+            "Too many payment attempts for this booking; please book again.",
+            errors={"provider": [f"At most {settings.PAYMENT_ATTEMPTS_MAX} attempts per booking."]},
+        )
+    adapter = get_provider(provider)
+    # Switching methods moves the hold to the new page's expiry, but never past this absolute cap.
+    cap = appointment.created_at + timedelta(minutes=settings.APPOINTMENT_HOLD_MAX_MINUTES)
+    expires_at = min(now + adapter.session_ttl, cap)
+    if expires_at - now < adapter.session_ttl_bounds[0]:
+        raise HoldEnding(
+            "The hold on this slot ends too soon to start a new payment; please book again.",
+            errors={"status": ["hold_ending"]},
+        )
+    return expires_at
+
+
 def _reserve_attempt(
     *, appointment_id: uuid.UUID | str, provider: str, now: datetime
 ) -> tuple[PaymentSession, bool]:
@@ -191,20 +216,7 @@ def _reserve_attempt(
         earlier = list(
             PaymentSession.objects.filter(appointment=appointment).values_list("provider", flat=True)
         )
-        if len(earlier) >= settings.PAYMENT_ATTEMPTS_MAX:
-            raise AttemptsExhausted(
-                "Too many payment attempts for this booking; please book again.",
-                errors={"provider": [f"At most {settings.PAYMENT_ATTEMPTS_MAX} attempts per booking."]},
-            )
-        adapter = get_provider(provider)
-        # Switching methods moves the hold to the new page's expiry, but never past this absolute cap.
-        cap = appointment.created_at + timedelta(minutes=settings.APPOINTMENT_HOLD_MAX_MINUTES)
-        expires_at = min(now + adapter.session_ttl, cap)
-        if expires_at - now < adapter.session_ttl_bounds[0]:
-            raise HoldEnding(
-                "The hold on this slot ends too soon to start a new payment; please book again.",
-                errors={"status": ["hold_ending"]},
-            )
+        expires_at = _new_attempt_expiry(appointment, provider, len(earlier), now)
         attempt = earlier.count(provider) + 1
         session = PaymentSession.objects.create(
             appointment=appointment,
