@@ -27,7 +27,9 @@ class AwareDateTimeField(serializers.DateTimeField):
 
 @extend_schema_serializer(deprecate_fields=["provider_name"])
 class AppointmentCreateInputSerializer(serializers.Serializer[dict[str, Any]]):
-    practitioner = serializers.CharField(max_length=100, help_text="The practitioner's name as listed.")
+    practitioner = serializers.CharField(
+        max_length=100, help_text="The practitioner's id from /api/practitioners/ (the name works too)."
+    )
     provider_name = serializers.CharField(
         max_length=100,
         required=False,

@@ -6,7 +6,7 @@ export type ClientOptions = {
 
 export type AppointmentCreateInputRequest = {
     /**
-     * The practitioner's name as listed.
+     * The practitioner's id from /api/practitioners/ (the name works too).
      */
     practitioner: string;
     service: string;
@@ -169,7 +169,7 @@ export type ReadyStatus = {
 
 export type AppointmentCreateInputRequestWritable = {
     /**
-     * The practitioner's name as listed.
+     * The practitioner's id from /api/practitioners/ (the name works too).
      */
     practitioner: string;
     /**
