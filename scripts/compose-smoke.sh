@@ -113,9 +113,16 @@ dump_logs() {
 on_exit() {
   local status=$?
   trap - EXIT
+  # A base still being made in the background (its own process group) goes with us.
+  if [ -n "${POSTGRES_BASE_PID:-}" ] && kill -0 "$POSTGRES_BASE_PID" 2>/dev/null; then
+    kill -- "-$POSTGRES_BASE_PID" 2>/dev/null || true
+  fi
   if [ "$status" -ne 0 ]; then
-    log "failed during '${STEP_NAME:-start}' after $((SECONDS - STARTED)) s; the containers' logs:"
-    dump_logs
+    log "failed during '${STEP_NAME:-start}' after $((SECONDS - STARTED)) s"
+    if [ -n "$(containers)" ]; then
+      log "the containers' state and logs:"
+      dump_logs
+    fi
   fi
   if [ "$status" -ne 0 ] || [ "${SMOKE_KEEP:-0}" != "1" ]; then
     teardown
@@ -139,8 +146,11 @@ done
 : >"$WORK/compose.log"
 
 # --- 1. local base images ------------------------------------------------------------------------------
+# The images' bases first; PostgreSQL's is only needed at `up`, so it is made while the images build.
 step "base images"
-bash "$HERE/bases.sh"
+bash "$HERE/bases.sh" python node nginx
+setsid bash "$HERE/bases.sh" postgres >"$WORK/bases-postgres.log" 2>&1 &
+POSTGRES_BASE_PID=$!
 
 # --- 2. the project's images -----------------------------------------------------------------------------
 step "build images"
@@ -209,6 +219,11 @@ done
 
 # --- 3. the demo ---------------------------------------------------------------------------------------
 step "compose up"
+if ! wait "$POSTGRES_BASE_PID"; then
+  cat "$WORK/bases-postgres.log" >&2
+  die "the PostgreSQL base image could not be made"
+fi
+cat "$WORK/bases-postgres.log"
 python3 "$HERE/smoke.py" up "$CONFIG"
 podman ps --filter "label=io.podman.compose.project=$PROJECT" --format '  {{.Names}}\t{{.Image}}\t{{.Ports}}'
 
@@ -219,6 +234,11 @@ for service in backend frontend; do
   uid="$(podman exec "$(podman ps --format '{{.Names}}' --filter "label=io.podman.compose.project=$PROJECT" \
     --filter "label=com.docker.compose.service=$service")" id -u)"
   [ "$uid" != "0" ] || die "the $service container runs as root"
+done
+# A service that crashed and was restarted by its restart policy would hide behind a passing flow.
+for name in $(containers); do
+  state="$(podman inspect --format '{{.State.Status}} {{.RestartCount}}' "$name")"
+  [ "$state" = "running 0" ] || die "$name is '$state' (status, restarts) after the flow"
 done
 
 # --- 5. down ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@
 #
 # A base is rebuilt only when its recipe changed (this file, the files beside it, the versions below) or it
 # is older than SMOKE_BASE_MAX_AGE_DAYS (security updates); otherwise the stored image is reused.
-# Needs root, mmdebstrap, podman, npm. Usage: bases.sh [--force]
+# Needs root, mmdebstrap, podman, npm. Usage: bases.sh [--force] [python|node|nginx|postgres ...] (default: all)
 # Environment: SMOKE_DEBIAN_MIRROR, SMOKE_DEBIAN_SECURITY_MIRROR, SMOKE_DEBIAN_SUITE (bookworm),
 # SMOKE_NODE_VERSION, SMOKE_NPM_VERSION, SMOKE_BASE_MAX_AGE_DAYS (14), SMOKE_CACHE (work files),
 # and podman's own CONTAINERS_* variables (set by compose-smoke.sh).
@@ -30,7 +30,15 @@ NPM_VERSION="${SMOKE_NPM_VERSION:-10.8.2}"
 MAX_AGE_DAYS="${SMOKE_BASE_MAX_AGE_DAYS:-14}"
 WORK="$SMOKE_CACHE/bases"
 FORCE=0
-[ "${1:-}" = "--force" ] && FORCE=1
+KINDS=()
+for arg in "$@"; do
+  case "$arg" in
+    --force) FORCE=1 ;;
+    python | node | nginx | postgres) KINDS+=("$arg") ;;
+    *) echo "bases: unknown argument '$arg'" >&2; exit 2 ;;
+  esac
+done
+[ ${#KINDS[@]} -gt 0 ] || KINDS=(python node nginx postgres)
 
 export PYTHON_BASE=localhost/sofia-base/python:3.11-slim
 export NODE_BASE=localhost/sofia-base/node:20-slim
@@ -183,7 +191,7 @@ build_postgres() {
 main() {
   mkdir -p "$WORK"
   local todo=()
-  for kind in python node nginx postgres; do
+  for kind in "${KINDS[@]}"; do
     local var="${kind^^}_BASE"
     if [ "$FORCE" = "0" ] && is_current "${!var}"; then
       log "${!var} is current (recipe $RECIPE)"
