@@ -87,3 +87,34 @@ export function buildAppointment(overrides: Partial<Omit<AppointmentOutput, 'pro
   };
   return Object.assign(appointment, { provider_name: appointment.practitioner_name });
 }
+
+/** The demo hours of the msw mock: every weekday (Mon-Fri) at these wall-clock times, in the asked zone. */
+export const MOCK_SLOT_TIMES = ['09:00', '09:30', '10:00', '13:00', '15:30'] as const;
+
+function offsetIn(timeZone: string, at: Date): string {
+  const name = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' })
+    .formatToParts(at)
+    .find((part) => part.type === 'timeZoneName')?.value;
+  const offset = name?.replace('GMT', '') ?? '';
+  return offset === '' ? '+00:00' : offset;
+}
+
+/** "2026-12-01" + "09:00" in `timeZone` -> "2026-12-01T09:00:00-05:00", as the availability API writes a slot. */
+export function slotAt(date: string, time: string, timeZone: string): string {
+  const naive = `${date}T${time}:00`;
+  // The offset at the wall time read as UTC, then at the instant that gives (right except within a DST jump).
+  const first = offsetIn(timeZone, new Date(`${naive}Z`));
+  return `${naive}${offsetIn(timeZone, new Date(`${naive}${first}`))}`;
+}
+
+/** The mock's open days from `from` to `to` (inclusive): weekdays have MOCK_SLOT_TIMES, weekends nothing. */
+export function buildAvailabilityDays(from: string, to: string, timeZone: string): { date: string; slots: string[] }[] {
+  const days: { date: string; slots: string[] }[] = [];
+  for (let day = new Date(`${from}T00:00:00Z`); day <= new Date(`${to}T00:00:00Z`); day.setUTCDate(day.getUTCDate() + 1)) {
+    const date = day.toISOString().slice(0, 10);
+    const weekday = day.getUTCDay();
+    const slots = weekday === 0 || weekday === 6 ? [] : MOCK_SLOT_TIMES.map((time) => slotAt(date, time, timeZone));
+    days.push({ date, slots });
+  }
+  return days;
+}

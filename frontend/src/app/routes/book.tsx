@@ -9,7 +9,7 @@ export function BookRoute() {
   return (
     <>
       <PageHeading>Book your appointment</PageHeading>
-      <p className="lead">Choose a practitioner and a time. You will review the price before you pay.</p>
+      <p className="lead">Choose a practitioner, a service and an open time. You will review the price before you pay.</p>
       <BookingForm
         onBooked={(appointment) => {
           void navigate(paths.checkout.href(appointment.id));

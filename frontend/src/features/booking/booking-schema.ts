@@ -1,14 +1,17 @@
 import { z } from 'zod';
 
 import type { AppointmentCreateData } from '@/lib/api/generated';
-import { toIsoWithOffset } from '@/lib/format';
 
-/** What the booking form holds: the date and the time are two inputs, sent as one time with its offset. */
+/**
+ * What the booking form holds. `practitioner` is the id `/api/config/` lists; `day` is the day chosen in the
+ * slot picker and `appointment_time` one of its open slots, exactly as the availability API sent it (ISO 8601
+ * with the patient's offset), so the time sent is always one the server offered.
+ */
 export interface BookingFormValues {
   practitioner: string;
   service: string;
-  date: string;
-  time: string;
+  day: string;
+  appointment_time: string;
   client_name: string;
   client_email: string;
   client_state: string;
@@ -42,8 +45,8 @@ export const bookingFormSchema = z
   .object({
     practitioner: z.string().min(1, 'Choose a practitioner.'),
     service: z.string(),
-    date: z.string(),
-    time: z.string(),
+    day: z.string(),
+    appointment_time: z.string(),
     client_name: z.string().trim().min(1, 'Enter your full name.'),
     client_email: z
       .string()
@@ -57,17 +60,16 @@ export const bookingFormSchema = z
     if (values.practitioner && !values.service) {
       ctx.addIssue({ code: 'custom', path: ['service'], message: 'Choose a service.' });
     }
-    if (!values.date || !values.time) {
-      ctx.addIssue({ code: 'custom', path: ['appointment_time'], message: 'Choose a date and a time.' });
-    } else if (!toIsoWithOffset(values.date, values.time)) {
-      ctx.addIssue({ code: 'custom', path: ['appointment_time'], message: 'Enter a valid date and time.' });
+    if (!values.appointment_time) {
+      const message = values.day ? 'Choose a time.' : 'Choose a day and a time.';
+      ctx.addIssue({ code: 'custom', path: ['appointment_time'], message });
     }
   })
   .transform(
     (values): BookingInput => ({
       practitioner: values.practitioner,
       service: values.service,
-      appointment_time: toIsoWithOffset(values.date, values.time) ?? '',
+      appointment_time: values.appointment_time,
       client_name: values.client_name,
       client_email: values.client_email,
       client_state: values.client_state,

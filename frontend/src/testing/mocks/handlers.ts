@@ -3,7 +3,7 @@ import { http, HttpResponse } from 'msw';
 import { env } from '@/config/env';
 import type { AppointmentCreateData, ProviderEnum } from '@/lib/api/generated';
 
-import { buildAppointment, buildPaymentSession, testConfig } from '../data';
+import { buildAppointment, buildAvailabilityDays, buildPaymentSession, testConfig } from '../data';
 import { db } from './db';
 
 export const api = (path: string) => `${env.apiBaseUrl}${path}`;
@@ -18,15 +18,45 @@ const notFound = () => errorResponse(404, 'not_found', 'Not found.');
 export const handlers = [
   http.get(api('/api/config/'), () => HttpResponse.json(testConfig)),
 
+  // Open slots per day in `tz`: weekdays at MOCK_SLOT_TIMES, minus taken and booked ones.
+  http.get(api('/api/availability/'), ({ request }) => {
+    const query = new URL(request.url).searchParams;
+    const practitioner = testConfig.practitioners.find((p) => p.id === query.get('practitioner'));
+    const service = practitioner?.services.find((s) => s.slug === query.get('service'));
+    const from = query.get('from') ?? '';
+    const to = query.get('to') ?? '';
+    if (!practitioner) return errorResponse(400, 'validation_error', 'Invalid input.', { practitioner: ['Unknown practitioner.'] });
+    if (!service) return errorResponse(400, 'validation_error', 'Invalid input.', { service: ['Not offered.'] });
+    const timeZone = query.get('tz') ?? practitioner.time_zone;
+    const days = buildAvailabilityDays(from, to, timeZone).map((day) => ({
+      date: day.date,
+      slots: day.slots.filter((slot) => !db.isTaken(slot)),
+    }));
+    return HttpResponse.json({
+      practitioner: practitioner.id,
+      service: service.slug,
+      time_zone: timeZone,
+      duration_minutes: service.duration_minutes,
+      days,
+    });
+  }),
+
   http.post(api('/api/appointments/'), async ({ request }) => {
     const body = (await request.json()) as AppointmentCreateData['body'];
-    const name = body.practitioner;
-    const practitioner = testConfig.practitioners.find((p) => p.name === name);
+    const practitioner = testConfig.practitioners.find((p) => p.id === body.practitioner);
     const service = practitioner?.services.find((s) => s.slug === body.service);
-    if (!service) return errorResponse(400, 'validation_error', 'Invalid input.', { service: ['Unknown service.'] });
+    if (!practitioner || !service) {
+      return errorResponse(400, 'validation_error', 'Invalid input.', { service: ['Unknown service.'] });
+    }
+    if (db.isTaken(body.appointment_time)) {
+      return errorResponse(409, 'conflict', 'This time is already booked.', {
+        appointment_time: ['This time is already booked.'],
+      });
+    }
     const appointment = db.put(
       buildAppointment({
         ...body,
+        practitioner_name: practitioner.name,
         service_name: service.name,
         amount_cents: service.amount_cents,
         appointment_time: new Date(body.appointment_time).toISOString(),

@@ -1,22 +1,14 @@
 import { http, HttpResponse } from 'msw';
 
 import type { AppointmentCreateData } from '@/lib/api/generated';
+import { fillBookingForm as fillForm } from '@/testing/booking';
 import { api, errorResponse } from '@/testing/mocks/handlers';
 import { server } from '@/testing/mocks/server';
 import { renderApp, screen, waitFor, within } from '@/testing/test-utils';
 
-async function fillForm(user: ReturnType<typeof renderApp>['user']) {
-  await user.selectOptions(await screen.findByLabelText('Practitioner'), 'Dr. Ana Reyes');
-  await user.selectOptions(screen.getByLabelText('Service'), 'initial_consultation');
-  await user.type(screen.getByLabelText('Date'), '2026-12-01');
-  await user.type(screen.getByLabelText('Time'), '15:30');
-  await user.type(screen.getByLabelText('Full name'), 'Jane Doe');
-  await user.type(screen.getByLabelText('Email'), 'jane@example.com');
-  await user.selectOptions(screen.getByLabelText('State'), 'CA');
-}
-
-describe('Book page', () => {
-  it('shows the practitioners and the server price of the chosen service', async () => {
+// Whole-page tests (routing, queries, typing): slower than the default budget on a busy 2-core machine.
+describe('Book page', { timeout: 30_000 }, () => {
+  it('shows the practitioners, and the length and server price of the chosen service', async () => {
     const { user } = renderApp('/');
     expect(await screen.findByRole('heading', { level: 1, name: 'Book your appointment' })).toHaveFocus();
     await user.selectOptions(await screen.findByLabelText('Practitioner'), 'Dr. Sam Lee');
@@ -24,6 +16,8 @@ describe('Book page', () => {
     expect(within(service).getByRole('option', { name: /Nutrition plan session \(45 min\) — \$125\.50/ })).toBeInTheDocument();
     await user.selectOptions(service, 'nutrition_plan');
     expect(screen.getByText('$125.50', { selector: 'strong' })).toBeInTheDocument();
+    expect(screen.getByText('45 minutes', { selector: 'strong' })).toBeInTheDocument();
+    expect(service).toHaveAccessibleDescription('Length: 45 minutes · Price: $125.50');
     expect(screen.getAllByRole('option', { name: /./ }).length).toBeGreaterThan(51);
   });
 
@@ -34,13 +28,14 @@ describe('Book page', () => {
     expect(name).toHaveAttribute('aria-invalid', 'true');
     expect(name).toHaveAccessibleDescription('Enter your full name.');
     expect(screen.getByLabelText('Practitioner')).toHaveAccessibleDescription('Choose a practitioner.');
+    expect(screen.getByRole('group', { name: 'Day and time' })).toHaveAccessibleDescription(/Choose a day and a time\./);
     await waitFor(() => {
       expect(screen.getByLabelText('Practitioner')).toHaveFocus();
     });
     expect(screen.getByTestId('live-region')).toHaveTextContent('Please correct the highlighted fields.');
   });
 
-  it('shows API validation errors by field and keeps what was typed', async () => {
+  it('shows API validation errors by field and keeps what was typed and picked', async () => {
     server.use(
       http.post(api('/api/appointments/'), () =>
         errorResponse(400, 'validation_error', 'Invalid input.', {
@@ -50,7 +45,7 @@ describe('Book page', () => {
       ),
     );
     const { user } = renderApp('/');
-    await fillForm(user);
+    const slot = await fillForm(user);
     await user.click(screen.getByRole('button', { name: 'Continue to payment' }));
 
     const email = screen.getByLabelText('Email');
@@ -62,27 +57,10 @@ describe('Book page', () => {
     expect(screen.getByLabelText('Full name')).not.toHaveAttribute('aria-invalid');
     expect(email).toHaveValue('jane@example.com');
     expect(screen.getByLabelText('Full name')).toHaveValue('Jane Doe');
-    expect(screen.getByLabelText('Time')).toHaveValue('15:30');
+    expect(screen.getByRole('radio', { checked: true, name: /\d:\d{2} [AP]M/ })).toHaveAttribute('value', slot);
   });
 
-  it('says the time was just taken on 409 conflict', async () => {
-    server.use(
-      http.post(api('/api/appointments/'), () =>
-        errorResponse(409, 'conflict', 'Slot taken.', { appointment_time: ['This time is already booked.'] }),
-      ),
-    );
-    const { user } = renderApp('/');
-    await fillForm(user);
-    await user.click(screen.getByRole('button', { name: 'Continue to payment' }));
-    const date = screen.getByLabelText('Date');
-    await waitFor(() => {
-      expect(date).toHaveAccessibleDescription(/that time was just taken/i);
-    });
-    expect(date).toHaveAttribute('aria-invalid', 'true');
-    expect(screen.getByLabelText('Full name')).toHaveValue('Jane Doe');
-  });
-
-  it('sends the time with its offset and goes to checkout on success', async () => {
+  it('sends the practitioner id and the offered slot as sent, then goes to checkout', async () => {
     let sent: AppointmentCreateData['body'] | undefined;
     server.use(
       http.post(api('/api/appointments/'), async ({ request }) => {
@@ -91,23 +69,26 @@ describe('Book page', () => {
       }),
     );
     const { user, router } = renderApp('/');
-    await fillForm(user);
+    const slot = await fillForm(user);
     await user.click(screen.getByRole('button', { name: 'Continue to payment' }));
 
     expect(await screen.findByRole('heading', { level: 1, name: 'Review and pay' })).toHaveFocus();
     expect(router.state.location.pathname).toMatch(/^\/appointments\/.+\/checkout$/);
     expect(sent).toMatchObject({
-      practitioner: 'Dr. Ana Reyes',
+      practitioner: 'ana-reyes',
       service: 'initial_consultation',
+      appointment_time: slot,
       client_name: 'Jane Doe',
       client_email: 'jane@example.com',
       client_state: 'CA',
     });
-    expect(sent?.appointment_time).toMatch(/^2026-12-01T15:30:00[+-]\d{2}:\d{2}$/);
+    expect(slot).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00[+-]\d{2}:\d{2}$/);
     expect(sent).not.toHaveProperty('amount_cents');
     // `provider_name` is the deprecated alias of `practitioner`: the SPA no longer sends it.
     expect(sent).not.toHaveProperty('provider_name');
     expect(await screen.findByText('$150.00')).toBeInTheDocument();
+    // The summary names the practitioner (the appointment's `practitioner` is now the id).
+    expect(screen.getByText('Dr. Ana Reyes')).toBeInTheDocument();
   });
 
   it('offers Retry when the server cannot be reached', async () => {

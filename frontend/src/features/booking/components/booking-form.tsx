@@ -6,9 +6,10 @@ import { ApiErrorAlert } from '@/components/api-error-alert';
 import { Loading } from '@/components/loading';
 import type { AppointmentOutput, CheckoutConfig } from '@/lib/api/generated';
 import { isApiError } from '@/lib/api-client';
-import { formatMoney, patientTimeZone, toDateInputValue } from '@/lib/format';
+import { formatMoney, patientTimeZone } from '@/lib/format';
 
 import { useCreateAppointment } from '../api/create-appointment';
+import { useRefreshAvailability } from '../api/get-availability';
 import {
   bookingFields,
   parseBookingForm,
@@ -16,34 +17,46 @@ import {
   type BookingFieldErrors,
   type BookingFormValues,
 } from '../booking-schema';
+import { describeTimeZone, formatSlot } from '../slot-dates';
 import { US_STATES } from '../us-states';
+import { focusSlotPicker, SlotPicker } from './slot-picker';
 
 const emptyValues: BookingFormValues = {
   practitioner: '',
   service: '',
-  date: '',
-  time: '',
+  day: '',
+  appointment_time: '',
   client_name: '',
   client_email: '',
   client_state: '',
 };
 
-/** The DOM id of the control that shows each API field's errors (the first one gets focus). */
-const fieldControlId: Record<BookingField, string> = {
+/** The DOM id of the control that shows each API field's errors (the time is the slot picker's business). */
+const fieldControlId: Record<Exclude<BookingField, 'appointment_time'>, string> = {
   practitioner: 'practitioner',
   service: 'service',
-  appointment_time: 'appointment_date',
   client_name: 'client_name',
   client_email: 'client_email',
   client_state: 'client_state',
 };
-const SLOT_TAKEN = 'That time was just taken. Please choose another time.';
+const SLOT_TAKEN = 'That time was just taken. Please pick another time; the open times are up to date.';
+const CORRECT_FIELDS = 'Please correct the highlighted fields.';
+
+function focusField(field: BookingField): void {
+  if (field === 'appointment_time') {
+    if (!focusSlotPicker()) document.getElementById('slot-fieldset')?.focus();
+  } else {
+    document.getElementById(fieldControlId[field])?.focus();
+  }
+}
 
 function focusFirstError(errors: BookingFieldErrors): void {
   const first = bookingFields.find((name) => errors[name]?.length);
   if (first) {
     // Wait for the error text to render so the screen reader reads it with the field.
-    setTimeout(() => document.getElementById(fieldControlId[first])?.focus(), 0);
+    setTimeout(() => {
+      focusField(first);
+    }, 0);
   }
 }
 
@@ -76,12 +89,8 @@ function Field({ label, htmlFor, children, hint }: { label: string; htmlFor: str
   );
 }
 
-function bookingWindow(config: CheckoutConfig): { min: string; max: string } {
-  const now = Date.now();
-  return {
-    min: toDateInputValue(new Date(now + config.min_lead_minutes * 60_000)),
-    max: toDateInputValue(new Date(now + config.booking_horizon_days * 86_400_000)),
-  };
+function formatLength(minutes: number): string {
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
 }
 
 export function BookingForm({ onBooked }: { onBooked: (appointment: AppointmentOutput) => void }) {
@@ -98,13 +107,13 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
   const [values, setValues] = useState<BookingFormValues>(emptyValues);
   const [errors, setErrors] = useState<BookingFieldErrors>({});
   const [announcement, setAnnouncement] = useState('');
+  const [timeZone] = useState(patientTimeZone);
   const createAppointment = useCreateAppointment({ onSuccess: onBooked });
+  const refreshAvailability = useRefreshAvailability();
   useAnnouncement(announcement);
 
-  const practitioner = config.practitioners.find((p) => p.name === values.practitioner);
+  const practitioner = config.practitioners.find((p) => p.id === values.practitioner);
   const service = practitioner?.services.find((s) => s.slug === values.service);
-  const dateWindow = bookingWindow(config);
-  const timeZone = patientTimeZone();
   const busy = createAppointment.isPending || createAppointment.isSuccess;
 
   const set = (name: keyof BookingFormValues) => (event: { target: { value: string } }) => {
@@ -113,10 +122,40 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
       const next = { ...current, [name]: value };
       // A service belongs to one practitioner: changing practitioner clears a service it does not offer.
       if (name === 'practitioner') {
-        const chosen = config.practitioners.find((p) => p.name === value);
+        const chosen = config.practitioners.find((p) => p.id === value);
         if (!chosen?.services.some((s) => s.slug === current.service)) next.service = '';
       }
+      // Open times belong to one practitioner and one service (its length): a new choice starts again.
+      if ((name === 'practitioner' || name === 'service') && next[name] !== current[name]) {
+        next.day = '';
+        next.appointment_time = '';
+      }
       return next;
+    });
+  };
+
+  const chooseDay = (day: string) => {
+    // A time belongs to its day.
+    setValues((current) => (current.day === day ? current : { ...current, day, appointment_time: '' }));
+  };
+  const chooseTime = (appointmentTime: string) => {
+    setValues((current) => ({ ...current, appointment_time: appointmentTime }));
+    // A new pick answers "choose a time" and "that time was just taken".
+    setErrors((current) => {
+      if (!current.appointment_time) return current;
+      const rest = { ...current };
+      delete rest.appointment_time;
+      return rest;
+    });
+  };
+
+  /** The chosen time is no longer open: refetch the slots, drop the time, then bring the keyboard back to them. */
+  const offerOtherTimes = (next: BookingFieldErrors, summary: string) => {
+    setValues((current) => ({ ...current, appointment_time: '' }));
+    setErrors(next);
+    setAnnouncement(summary);
+    void refreshAvailability().finally(() => {
+      focusFirstError(next);
     });
   };
 
@@ -130,7 +169,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
     if (busy) return;
     const parsed = parseBookingForm(values);
     if (!parsed.success) {
-      showErrors(parsed.errors, 'Please correct the highlighted fields.');
+      showErrors(parsed.errors, CORRECT_FIELDS);
       return;
     }
     setErrors({});
@@ -139,14 +178,17 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
       onError: (error) => {
         if (!isApiError(error)) return;
         if (error.code === 'conflict') {
-          showErrors({ appointment_time: [SLOT_TAKEN] }, SLOT_TAKEN);
+          offerOtherTimes({ appointment_time: [SLOT_TAKEN] }, SLOT_TAKEN);
         } else if (error.code === 'validation_error' && Object.keys(error.errors).length > 0) {
+          // Every field at fault comes in one answer: all are shown together.
           const known: BookingFieldErrors = {};
           for (const name of bookingFields) {
             const messages = error.errors[name];
             if (messages?.length) known[name] = messages;
           }
-          showErrors(known, 'Please correct the highlighted fields.');
+          // A time the server no longer offers (too soon by now, hours changed): show the current open times.
+          if (known.appointment_time) offerOtherTimes(known, CORRECT_FIELDS);
+          else showErrors(known, CORRECT_FIELDS);
         } else {
           setAnnouncement('');
         }
@@ -195,7 +237,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
         >
           <option value="">Choose a practitioner</option>
           {config.practitioners.map((p) => (
-            <option key={p.name} value={p.name}>
+            <option key={p.id} value={p.id}>
               {p.name}
             </option>
           ))}
@@ -208,7 +250,7 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
           id="service"
           name="service"
           disabled={!practitioner}
-          {...control('service', 'service', 'service-price')}
+          {...control('service', 'service', 'service-details')}
         >
           <option value="">{practitioner ? 'Choose a service' : 'Choose a practitioner first'}</option>
           {practitioner?.services.map((s) => (
@@ -217,43 +259,50 @@ function BookingFormFields({ config, onBooked }: { config: CheckoutConfig; onBoo
             </option>
           ))}
         </select>
-        <p id="service-price" className="price-line">
+        <p id="service-details" className="price-line">
           {service ? (
             <>
-              Price: <strong>{formatMoney(service.amount_cents, config.currency)}</strong>
+              Length: <strong>{formatLength(service.duration_minutes)}</strong> · Price:{' '}
+              <strong>{formatMoney(service.amount_cents, config.currency)}</strong>
             </>
           ) : (
-            'The price is shown once you choose a service.'
+            'The length and price are shown once you choose a service.'
           )}
         </p>
         <FieldError name="service" errors={errors} />
       </Field>
 
-      <fieldset className="fieldset" aria-describedby={describedBy('time-zone-note', invalid('appointment_time') && errorId('appointment_time'))}>
-        <legend>Date and time</legend>
+      <fieldset
+        id="slot-fieldset"
+        className="fieldset"
+        tabIndex={-1}
+        aria-describedby={describedBy('time-zone-note', invalid('appointment_time') && errorId('appointment_time'))}
+      >
+        <legend>Day and time</legend>
         <p id="time-zone-note" className="muted">
-          Times are in your time zone ({timeZone}).
+          Times are shown in your time zone: {describeTimeZone(timeZone)}.
         </p>
-        <div className="row">
-          <Field label="Date" htmlFor="appointment_date">
-            <input
-              id="appointment_date"
-              name="appointment_date"
-              type="date"
-              min={dateWindow.min}
-              max={dateWindow.max}
-              {...control('date', 'appointment_time')}
-            />
-          </Field>
-          <Field label="Time" htmlFor="appointment_clock">
-            <input
-              id="appointment_clock"
-              name="appointment_clock"
-              type="time"
-              {...control('time', 'appointment_time')}
-            />
-          </Field>
-        </div>
+        {practitioner && service ? (
+          <SlotPicker
+            key={`${practitioner.id}/${service.slug}`}
+            practitionerId={practitioner.id}
+            serviceSlug={service.slug}
+            timeZone={timeZone}
+            horizonDays={config.booking_horizon_days}
+            day={values.day}
+            appointmentTime={values.appointment_time}
+            onDayChange={chooseDay}
+            onTimeChange={chooseTime}
+            errorId={invalid('appointment_time') && errorId('appointment_time')}
+          />
+        ) : (
+          <p className="muted">Choose a practitioner and a service to see the open times.</p>
+        )}
+        {values.appointment_time && service ? (
+          <p className="chosen-slot">
+            Your visit: <strong>{formatSlot(values.appointment_time, timeZone)}</strong> ({formatLength(service.duration_minutes)})
+          </p>
+        ) : null}
         <FieldError name="appointment_time" errors={errors} />
       </fieldset>
 
