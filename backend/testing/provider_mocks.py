@@ -94,8 +94,10 @@ def stripe_paid_session(session: Mapping[str, Any], **overrides: Any) -> dict[st
     return stripe_session(**fields)
 
 
-def stripe_event(event_type: str, session: dict[str, Any], event_id: str | None = None) -> bytes:
-    """The raw body of a Stripe event delivery about `session`."""
+def stripe_event(
+    event_type: str, session: dict[str, Any], event_id: str | None = None, *, livemode: bool = False
+) -> bytes:
+    """The raw body of a Stripe event delivery about `session` (or any other object, e.g. a refund)."""
     return json.dumps(
         {
             "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
@@ -103,12 +105,30 @@ def stripe_event(event_type: str, session: dict[str, Any], event_id: str | None 
             "api_version": "2026-10-28.endive",
             "created": int(time.time()),
             "data": {"object": session},
-            "livemode": False,
+            "livemode": livemode,
             "pending_webhooks": 1,
             "request": {"id": None, "idempotency_key": None},
             "type": event_type,
         }
     ).encode()
+
+
+def stripe_refund(
+    refund_id: str = "re_1", status: str = "succeeded", amount: int = 15000, payment_intent: str = "pi_9"
+) -> dict[str, Any]:
+    """A Refund object as Stripe returns it (`pending` and `requires_action` are not final: it may still
+    fail, and Stripe then sends `refund.updated` / `refund.failed`)."""
+    return {
+        "id": refund_id,
+        "object": "refund",
+        "amount": amount,
+        "currency": "usd",
+        "payment_intent": payment_intent,
+        "reason": "requested_by_customer",
+        "status": status,
+        "failure_reason": "expired_or_canceled_card" if status == "failed" else None,
+        "created": int(time.time()),
+    }
 
 
 def stripe_signature(body: bytes, secret: str = STRIPE_WHSEC, timestamp: int | None = None) -> str:
@@ -119,6 +139,21 @@ def stripe_signature(body: bytes, secret: str = STRIPE_WHSEC, timestamp: int | N
 def truemed_legacy_body(session_id: str, status: str) -> dict[str, Any]:
     """A Truemed webhook body in the legacy (shared API key) mode."""
     return {"payment_id": session_id, "status": status, "created_at": "2026-11-23T10:00:00Z", "metadata": ""}
+
+
+def truemed_signed_delivery(
+    event_type: str, data: dict[str, Any] | None, delivery_id: str | None = None, secret: str = TRUEMED_WHSEC
+) -> tuple[bytes, dict[str, str]]:
+    """A Truemed signed-mode delivery (envelope with webhook_delivery_id, event_type and data): the raw body
+    and the headers for send_truemed_webhook, signed with the test webhook secret unless told otherwise."""
+    body = json.dumps(
+        {
+            "webhook_delivery_id": delivery_id or f"wd_{uuid.uuid4().hex[:16]}",
+            "event_type": event_type,
+            "data": data,
+        }
+    ).encode()
+    return body, {"x-truemed-signature": timestamped_hmac_header(body, secret)}
 
 
 def _answered(route: respx.Route, answer: Answer) -> respx.Route:
@@ -136,15 +171,19 @@ class StripeMock:
         self.create = router.post(f"{STRIPE_BASE}/v1/checkout/sessions")
         self.sessions: dict[str, dict[str, Any]] = {}
 
-    def answer_create(self, **session: Any) -> None:
-        """Answer every create with a session for the amount and client_reference_id that were sent."""
+    def answer_create(self, *, fresh_ids: bool = False, **session: Any) -> None:
+        """Answer every create with a session for the amount and client_reference_id that were sent (with
+        `fresh_ids`, each create gets its own session id: cs_test_1, cs_test_2, ...)."""
 
         def handler(request: httpx.Request) -> httpx.Response:
             form = dict(httpx.QueryParams(request.content.decode()))
+            fields = dict(session)
+            if fresh_ids:
+                fields["session_id"] = f"cs_test_{len(self.sessions) + 1}"
             body = stripe_session(
                 client_reference_id=form.get("client_reference_id"),
                 amount_total=int(form["line_items[0][price_data][unit_amount]"]),
-                **session,
+                **fields,
             )
             self.sessions[body["id"]] = body
             return httpx.Response(200, json=body)
@@ -167,6 +206,10 @@ class StripeMock:
         return self.router.post(f"{STRIPE_BASE}/v1/checkout/sessions/{session_id}/expire").mock(
             return_value=httpx.Response(200, json=stripe_session(session_id=session_id, **fields))
         )
+
+    def refund_route(self, refund_id: str) -> respx.Route:
+        """GET /v1/refunds/<id> (the reconcile job re-reading a refund that was pending), not answered yet."""
+        return self.router.get(f"{STRIPE_BASE}/v1/refunds/{refund_id}")
 
     def refunds(self, *answers: Answer) -> respx.Route:
         """POST /v1/refunds: one answer answers every call, several answer the calls in turn; with none, a
@@ -198,6 +241,22 @@ class TruemedMock:
 
         self.create.mock(side_effect=handler)
         return session_id
+
+    def answer_creates(self) -> list[str]:
+        """Answer each create with a new session id (recording its metadata, like answer_create); the list
+        of ids handed out so far, in order."""
+        handed_out: list[str] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            session_id = str(uuid.uuid4())
+            handed_out.append(session_id)
+            self.metadata[session_id] = str(json.loads(request.content).get("metadata") or "")
+            return httpx.Response(
+                200, json={"id": session_id, "redirect_url": f"https://truemed.test/pay/{session_id}"}
+            )
+
+        self.create.mock(side_effect=handler)
+        return handed_out
 
     def session_route(self, session_id: str) -> respx.Route:
         """GET of one session, not answered yet (`.mock(...)` it)."""
@@ -235,3 +294,10 @@ class TruemedMock:
     def refunds(self, answer: Answer) -> respx.Route:
         """POST /payments/v1/refund answers `answer`."""
         return _answered(self.router.post(f"{TRUEMED_BASE}/payments/v1/refund"), answer)
+
+    def anything_else(self) -> respx.Route:
+        """Every other request to Truemed's host, answered 404 and recorded (add it after the routes a test
+        expects: respx tries routes in the order they were added)."""
+        return self.router.route(host="truemed.test").mock(
+            return_value=httpx.Response(404, json={"error": "NotFound", "message": "no such path"})
+        )
