@@ -108,6 +108,21 @@ def test_startup_checks() -> None:
                 STRIPE_API_BASE="http://127.0.0.1:8100/stripe",
             )
         )
+    live = {
+        "PAYMENTS_LIVE_MODE": True,
+        "STRIPE_SECRET_KEY": "sk_live_abc",
+        "STRIPE_WEBHOOK_SECRET": "whsec_live",
+        "TRUEMED_API_KEY": "tm_live",
+        "TRUEMED_WEBHOOK_SECRET": "tm_live_whsec",
+        "STRIPE_API_BASE": "https://api.stripe.com",
+        "TRUEMED_API_BASE": "https://api.truemed.com",
+    }
+    check_provider_settings(_settings(**live))  # a proper live configuration starts...
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_DEBUG"):
+        check_provider_settings(_settings(DEBUG=True, **live))  # ...but never with DEBUG on
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_DEBUG"):
+        check_provider_settings(_settings(DEBUG=True, STRIPE_API_BASE="https://api.stripe.com"))
+    check_provider_settings(_settings(DEBUG=True))  # DEBUG against the offline sandbox is fine
     with pytest.raises(ImproperlyConfigured, match="TRUEMED_WEBHOOK_MODE"):
         check_provider_settings(_settings(TRUEMED_WEBHOOK_MODE="maybe"))
     real_stripe = {
