@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -43,28 +44,40 @@ def test_stripe_completed_confirms(csrf_client: Client, card_checkout: Any) -> N
     assert event.payment_session_id == stored.id
 
 
-@pytest.mark.parametrize(
-    "signature",
-    [
-        "",
-        "t=1,v1=deadbeef",
-        "garbage",
-        stripe_signature(b"other body"),
-        stripe_signature(b"x", secret="whsec_wrong"),
-    ],
-)
+BAD_SIGNATURES: dict[str, Callable[[bytes], str]] = {
+    "missing": lambda body: "",
+    "not-hex": lambda body: "t=1,v1=deadbeef",
+    "garbage": lambda body: "garbage",
+    # The right secret and a fresh timestamp, but signed over a different body: the body was swapped.
+    "over-another-body": lambda body: stripe_signature(b'{"id": "evt_other"}'),
+    "over-a-body-one-byte-off": lambda body: stripe_signature(body + b" "),
+    "wrong-secret": lambda body: stripe_signature(body, secret="whsec_wrong"),
+}
+
+
+@pytest.mark.parametrize("make_signature", BAD_SIGNATURES.values(), ids=BAD_SIGNATURES.keys())
 def test_stripe_bad_signatures_change_nothing(
-    csrf_client: Client, signature: str, card_checkout: Any
+    csrf_client: Client, make_signature: Callable[[bytes], str], card_checkout: Any
 ) -> None:
     appointment, session = card_checkout()
     body = stripe_event("checkout.session.completed", stripe_paid_session(session))
-    if signature.startswith("t=") and "v1=" in signature and "deadbeef" not in signature:
-        signature = stripe_signature(body, secret="whsec_wrong")
-    response = send_stripe_webhook(csrf_client, body, signature)
+    response = send_stripe_webhook(csrf_client, body, make_signature(body))
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_signature"
     assert appointment_status(appointment) == "pending_payment"
     assert WebhookEvent.objects.get().outcome == WebhookOutcome.REJECTED
+
+
+def test_the_signature_over_another_body_is_valid_for_that_body(card_checkout: Any) -> None:
+    """The case above is a real signature with the right secret: it is refused only for the body swap."""
+    appointment, session = card_checkout()
+    body = stripe_event("checkout.session.completed", stripe_paid_session(session))
+    other = stripe_event("customer.created", {"object": "customer"})
+    signed_for_other = stripe_signature(other)
+    assert send_stripe_webhook(Client(), body, signed_for_other).status_code == 400
+    assert send_stripe_webhook(Client(), other, signed_for_other).status_code == 200
+    assert send_stripe_webhook(Client(), body, stripe_signature(body)).json()["outcome"] == "applied"
+    assert appointment_status(appointment) == "confirmed"
 
 
 def test_stripe_stale_signature_is_rejected(card_checkout: Any) -> None:
