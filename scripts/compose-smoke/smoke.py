@@ -25,8 +25,10 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -384,6 +386,30 @@ def check_spa(spa: str, api_origin: str) -> None:
     )
 
 
+def check_spa_in_a_browser(spa: str, names: list[str]) -> None:
+    """Headless Chromium (installed for the e2e tests) loads the SPA: its script runs under nginx's CSP and
+    renders. Whether the page already shows data fetched from the API is reported, not required."""
+    browser = next((b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+    if browser is None:
+        say("no Chromium on this machine: the SPA was checked over HTTP only")
+        return
+    with tempfile.TemporaryDirectory(prefix="compose-smoke-chromium-") as profile:
+        result = subprocess.run(
+            [browser, "--headless=new", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+             "--virtual-time-budget=15000", "--dump-dom", spa + "/"],
+            capture_output=True, text=True, timeout=90, check=False,
+        )  # fmt: skip
+    match = re.search(r'<div id="root"[^>]*>(.*)</div>', result.stdout, flags=re.DOTALL)
+    rendered = re.sub(r"<[^>]+>", " ", match.group(1) if match else "")
+    if result.returncode != 0 or not rendered.strip():
+        raise SmokeError(
+            f"the SPA did not render in Chromium (exit {result.returncode}): {result.stderr[-500:]}"
+        )
+    shown = [name for name in names if name in rendered]
+    data = f"showing {', '.join(shown)} from the API" if shown else "no practitioner from the API on it"
+    say(f"SPA rendered in headless Chromium ({len(rendered.split())} words, {data})")
+
+
 def choose_offering(api: str, origin: str, checkout_config: dict[str, Any]) -> tuple[str, str, str]:
     """(practitioner id, name, service slug) as the SPA would list them: /api/practitioners/ when the API has
     it, else /api/config/'s price table, else the seeded defaults."""
@@ -529,6 +555,7 @@ def flow(config: dict[str, Any]) -> None:
             raise SmokeError(f"/api/config/ does not offer {needed}: {providers}")
 
     offering = choose_offering(api, spa, checkout_config)
+    check_spa_in_a_browser(spa, [offering[1]])
     taken: set[str] = set()
     for offset, provider in ((49, "stripe"), (50, "truemed")):
         when = choose_slot(api, offering[0], offering[2], offset, taken)
