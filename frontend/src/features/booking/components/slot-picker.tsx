@@ -101,7 +101,7 @@ export function SlotPicker({
               move(-1);
             }}
           >
-            <span aria-hidden="true">←</span>Previous week
+            <span className="slot-nav-arrow" aria-hidden="true">←</span>Previous week
           </button>
           <button
             ref={nextRef}
@@ -112,7 +112,7 @@ export function SlotPicker({
               move(1);
             }}
           >
-            Next week<span aria-hidden="true">→</span>
+            Next week<span className="slot-nav-arrow" aria-hidden="true">→</span>
           </button>
         </div>
       </div>
