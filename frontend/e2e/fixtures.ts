@@ -19,7 +19,7 @@ interface SandboxSessions {
 }
 
 interface Fixtures {
-  /** Books a slot nobody else in this run uses, through the real form; ends on the checkout page. */
+  /** Books the first open slot through the real form and its slot picker; ends on the checkout page. */
   bookAppointment: () => Promise<{ appointmentId: string }>;
   /** On Stripe's hosted page: types the card and presses Pay. */
   payOnStripe: (card?: string) => Promise<void>;
@@ -32,26 +32,26 @@ interface Fixtures {
   sandbox: { reset: () => Promise<void>; sessions: () => Promise<SandboxSessions> };
 }
 
-let slotCounter = 0;
-
-/** A future slot, distinct per test in this run (and very likely across runs sharing a database). */
-function nextSlot(): { date: string; time: string } {
-  slotCounter += 1;
-  const seed = Math.floor(Math.random() * 1_000_000);
-  const day = new Date();
-  day.setDate(day.getDate() + 3 + ((slotCounter * 7 + seed) % 60));
-  const hour = 8 + (seed % 10);
-  const minute = (slotCounter * 13 + seed) % 60;
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return {
-    date: `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`,
-    time: `${pad(hour)}:${pad(minute)}`,
-  };
-}
-
-async function fillBooking(page: Page) {
+/** Practitioner and service: the first of each (Dr. Ana Reyes, Mon-Fri 9-12 and 13-17 New York time, in the seed). */
+export async function chooseService(page: Page) {
   await page.getByLabel('Practitioner').selectOption({ index: 1 });
   await page.getByLabel('Service').selectOption({ index: 1 });
+}
+
+/**
+ * Picks the first offered day and its first open time (the slots come from the real availability API, so
+ * every test takes the next free one: what earlier tests booked is no longer offered). Returns the time's
+ * value, the slot as the server wrote it.
+ */
+export async function pickFirstSlot(page: Page): Promise<string> {
+  const days = page.getByRole('radiogroup', { name: 'Day' });
+  await days.getByRole('radio').first().check();
+  const time = page.getByRole('radiogroup', { name: /^Time on / }).getByRole('radio').first();
+  await time.check();
+  return (await time.getAttribute('value')) ?? '';
+}
+
+async function fillPatient(page: Page) {
   await page.getByLabel('Full name').fill('Jane Doe');
   await page.getByLabel('Email').fill('jane.doe@example.com');
   await page.getByLabel('State').selectOption('CA');
@@ -62,15 +62,15 @@ export const test = base.extend<Fixtures>({
     await use(async () => {
       await page.goto('/');
       await expect(page.getByRole('heading', { level: 1, name: 'Book your appointment' })).toBeVisible();
-      await fillBooking(page);
-      // A slot could (rarely) be taken by an earlier run sharing the database: try another.
+      await chooseService(page);
+      await fillPatient(page);
+      // A slot can be taken between showing and booking (another run sharing the database): the page then
+      // refetches the open times and asks for another pick, keeping what was typed.
       for (let attempt = 0; attempt < 3; attempt += 1) {
-        const slot = nextSlot();
-        await page.getByLabel('Date').fill(slot.date);
-        await page.getByLabel('Time').fill(slot.time);
+        await pickFirstSlot(page);
         await page.getByRole('button', { name: 'Continue to payment' }).click();
         const checkout = page.getByRole('heading', { level: 1, name: 'Review and pay' });
-        const taken = page.getByText(/that time was just taken/i);
+        const taken = page.getByRole('group', { name: 'Day and time' }).getByText(/that time was just taken/i);
         await expect(checkout.or(taken)).toBeVisible();
         if (await checkout.isVisible()) break;
       }
