@@ -9,6 +9,7 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("THROTTLE_BOOKING", "10000/min")
 os.environ.setdefault("THROTTLE_PAYMENT_SESSION", "10000/min")
 os.environ.setdefault("THROTTLE_SYNC", "10000/min")
+os.environ.setdefault("THROTTLE_WEBHOOK_REJECTED", "10000/min")
 os.environ.setdefault("PROVIDER_MAX_RETRIES", "0")
 os.environ.setdefault("PROVIDER_TIMEOUT_SECONDS", "2")
 

@@ -24,7 +24,8 @@ class AppointmentAdmin(admin.ModelAdmin[Appointment]):
     ordering = ("-created_at",)
     actions = ("cancel_and_refund",)
 
-    @admin.action(description="Cancel (refund if paid)")
+    # Only staff who may change appointments: a view-only account must never move money.
+    @admin.action(description="Cancel (refund if paid)", permissions=["change"])
     def cancel_and_refund(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
         for appointment in queryset:
             try:

@@ -157,7 +157,8 @@ def refund_owed_money(*, report: ReconcileReport, limit: int = 100) -> None:
             Q(status=PaymentStatus.PAID_UNVERIFIED)
             | Q(appointment__status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED))
         )
-        .exclude(refunds__status__in=(RefundStatus.SUCCEEDED, RefundStatus.PROCESSING))
+        # A refund that succeeded, is under way, or failed (flagged: a person decides) is not sent again.
+        .exclude(refunds__status__in=(RefundStatus.SUCCEEDED, RefundStatus.PROCESSING, RefundStatus.FAILED))
         .values_list("pk", flat=True)[:limit]
     )
     for session_id in list(owed):

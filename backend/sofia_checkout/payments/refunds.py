@@ -8,6 +8,7 @@ live lease waits for the outcome instead of calling the provider again.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from datetime import timedelta
@@ -117,6 +118,16 @@ def _flag_failed(refund: Refund, provider_status: str) -> None:
     )
 
 
+def _settle_owed_flag(refund: Refund) -> None:
+    """A "refund owed" flag is answered once the money is back: staff must not refund it a second time."""
+    appointment = Appointment.objects.filter(payment_sessions__refunds=refund).first()
+    if appointment is not None and "refund owed" in appointment.attention.lower():
+        settled = re.sub(
+            "refund owed", f"refunded ({refund.provider_refund_id})", appointment.attention, flags=re.I
+        )
+        Appointment.objects.filter(pk=appointment.pk).update(attention=settled)
+
+
 def _record(refund: Refund, result: RefundResult) -> Refund:
     """Store a provider's answer about `refund` and apply what it means. Idempotent; never moves back."""
     with transaction.atomic():
@@ -133,6 +144,7 @@ def _record(refund: Refund, result: RefundResult) -> Refund:
         refund.save(update_fields=["provider_refund_id", "status", "sending_until", "updated_at"])
     if refund.status == RefundStatus.SUCCEEDED:
         _mark_refunded(refund.payment_session_id, result.provider_status)
+        _settle_owed_flag(refund)
     elif refund.status == RefundStatus.FAILED:
         _flag_failed(refund, result.provider_status)
     logger.info(
@@ -158,7 +170,13 @@ def _send(refund: Refund) -> Refund:
         Refund.objects.filter(pk=refund.pk).update(sending_until=None)  # a retry resends the same key
         raise ProviderUnavailable("The refund could not be made right now; please try again.") from exc
     except ProviderRejectedError as exc:
-        Refund.objects.filter(pk=refund.pk).update(error=exc.message[:2000], sending_until=None)
+        # Refused: nothing moved, and the same request would be refused again. Failed and flagged; a person
+        # (or a new cancel) starts a new attempt with a new key.
+        Refund.objects.filter(pk=refund.pk).update(
+            status=RefundStatus.FAILED, error=exc.message[:2000], sending_until=None
+        )
+        refund.refresh_from_db()
+        _flag_failed(refund, f"refused: {exc.message}")
         logger.error("refund refused", extra={"payment_session_id": str(session.id), "error": exc.message})
         raise ProviderFailed("The payment provider refused the refund; our team will follow up.") from exc
     return _record(refund, result)

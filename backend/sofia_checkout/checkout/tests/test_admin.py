@@ -89,12 +89,6 @@ def test_the_admin_cancel_action_needs_the_csrf_token(admin_user: Any, book: Any
     assert Appointment.objects.get(pk=appointment["id"]).status == "pending_payment"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: AppointmentAdmin.cancel_and_refund declares no permissions, and Django offers an "
-    "action without `permissions` to everyone who may view the list, so view-only staff can cancel and "
-    "refund (fix: @admin.action(description=..., permissions=['change']))",
-)
 def test_view_only_staff_cannot_cancel_and_refund(django_user_model: Any, book: Any) -> None:
     appointment = book()
     client = Client()

@@ -215,6 +215,9 @@ class TruemedProvider:
         return self.retrieve_session(provider_session_id)
 
     def refund(self, request: RefundRequest) -> RefundResult:
+        if request.amount_cents is None:
+            # Truemed's refund needs an amount, and we do not know what was taken: a person decides.
+            raise ProviderRejectedError("Truemed refund: the amount taken is unknown; refund by hand")
         payload = self._call(
             "POST",
             assumptions.REFUND_PATH,
