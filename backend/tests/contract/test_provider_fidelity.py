@@ -1,6 +1,9 @@
 """Contract (issue 10, items 10-14): the real adapters and scripts/verify-truemed-sandbox.py against the
 running sandbox, where the sandbox now follows the providers more closely.
 
+Over 400 lines on purpose: every section shares the module-scoped sandbox processes and the recording
+receiver below (starting them is the slow part), and splitting the file would start them once per file.
+
 Two kinds of test:
 - deliveries captured raw (a sandbox process whose webhooks go to a recording receiver here), fed to the
   adapters' parse_webhook byte for byte: what the adapters make of each webhook shape the sandbox can send;
