@@ -20,25 +20,10 @@ from django.test import Client, override_settings
 from django.urls import clear_url_caches
 
 from config.startup_checks import check_provider_settings
+from testing.startup import REAL_SECRET_KEY, sandbox_settings
 
 BACKEND_DIR = Path(__file__).resolve().parents[3]
-REAL_SECRET_KEY = "k3J9-xQ2v_L8pW4zR7tY1uN6bM0cF5hD2sA9gE3jK8qP4wZ7-mX5nB"
-
-SANDBOX: dict[str, Any] = {
-    "DEBUG": False,
-    "PAYMENTS_LIVE_MODE": False,
-    "TRUEMED_WEBHOOK_MODE": "legacy",
-    "STRIPE_SECRET_KEY": "sk_test_sandbox",
-    "STRIPE_WEBHOOK_SECRET": "whsec_sandbox_not_a_secret",
-    "STRIPE_API_BASE": "http://sandbox:8100/stripe",
-    "TRUEMED_API_KEY": "tm_sandbox_api_key",
-    "TRUEMED_WEBHOOK_SECRET": "tm_sandbox_webhook_secret",
-    "TRUEMED_API_BASE": "http://sandbox:8100/truemed",
-    "STRIPE_SESSION_TTL_MINUTES": 60,
-    "TRUEMED_SESSION_TTL_MINUTES": 60,
-    "SECRET_KEY": REAL_SECRET_KEY,
-    "DATABASES": {"default": {"PASSWORD": "a-real-password"}},
-}
+SANDBOX: dict[str, Any] = sandbox_settings()
 LIVE: dict[str, Any] = {
     "PAYMENTS_LIVE_MODE": True,
     "STRIPE_SECRET_KEY": "sk_live_abc",

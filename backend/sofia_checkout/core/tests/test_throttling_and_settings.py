@@ -12,6 +12,7 @@ from config.startup_checks import check_provider_settings
 from testing.booking import booking
 from testing.flows import send_stripe_webhook
 from testing.provider_mocks import stripe_event
+from testing.startup import sandbox_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -73,23 +74,7 @@ def test_webhooks_are_not_throttled(api: APIClient, tight_rates: None) -> None:
 
 
 def _settings(**overrides: Any) -> dict[str, Any]:
-    base = {
-        "DEBUG": False,
-        "PAYMENTS_LIVE_MODE": False,
-        "TRUEMED_WEBHOOK_MODE": "legacy",
-        "STRIPE_SECRET_KEY": "sk_test_sandbox",
-        "STRIPE_WEBHOOK_SECRET": "whsec_sandbox_not_a_secret",
-        "STRIPE_API_BASE": "http://sandbox:8100/stripe",
-        "TRUEMED_API_KEY": "tm_sandbox_api_key",
-        "TRUEMED_WEBHOOK_SECRET": "tm_sandbox_webhook_secret",
-        "TRUEMED_API_BASE": "http://sandbox:8100/truemed",
-        "STRIPE_SESSION_TTL_MINUTES": 60,
-        "TRUEMED_SESSION_TTL_MINUTES": 60,
-        "SECRET_KEY": "k3J9-xQ2v_L8pW4zR7tY1uN6bM0cF5hD2sA9gE3jK8qP4wZ7-mX5nB",
-        "DATABASES": {"default": {"PASSWORD": "a-real-password"}},
-    }
-    base.update(overrides)
-    return base
+    return sandbox_settings(**overrides)
 
 
 def test_startup_checks() -> None:
