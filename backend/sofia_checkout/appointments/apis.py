@@ -12,8 +12,7 @@ from rest_framework.views import APIView
 
 from sofia_checkout.appointments.selectors import (
     availability_get,
-    offering_find,
-    practitioner_find,
+    offering_lookup,
     practitioner_list,
 )
 from sofia_checkout.appointments.serializers import (
@@ -42,12 +41,10 @@ class AvailabilityApi(APIView):
         query = AvailabilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        practitioner = practitioner_find(identifier=params["practitioner"])
-        if practitioner is None:
-            raise ValidationFailed(errors={"practitioner": ["Unknown practitioner."]})
-        offering = offering_find(practitioner=practitioner, service=params["service"])
+        offering, errors = offering_lookup(practitioner=params["practitioner"], service=params["service"])
         if offering is None:
-            raise ValidationFailed(errors={"service": [f"{practitioner.name} does not offer this service."]})
+            raise ValidationFailed(errors=errors)
+        practitioner = offering.practitioner
         zone = ZoneInfo(params.get("tz") or practitioner.time_zone)
         availability = availability_get(
             offering=offering, first_day=params["from"], last_day=params["to"], zone=zone, now=timezone.now()

@@ -136,6 +136,8 @@ LIVE_APPOINTMENT_STATUSES = (
     AppointmentStatus.PAYMENT_PROCESSING,
     AppointmentStatus.CONFIRMED,
 )
+# Final: the slot is free again; money that arrives for these is refunded, never used to revive them.
+RELEASED_APPOINTMENT_STATUSES = (AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED)
 
 
 class Appointment(models.Model):

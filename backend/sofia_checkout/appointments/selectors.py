@@ -63,6 +63,21 @@ def offering_find(*, practitioner: Practitioner, service: str) -> Offering | Non
     )
 
 
+def offering_lookup(
+    *, practitioner: str | None, service: str | None
+) -> tuple[Offering | None, dict[str, list[str]]]:
+    """The offering a practitioner identifier and a service slug name, and the problem with each by field
+    (a field given as None is not checked). Used by booking and by availability queries alike."""
+    errors: dict[str, list[str]] = {}
+    found = practitioner_find(identifier=practitioner) if practitioner is not None else None
+    if practitioner is not None and found is None:
+        errors["practitioner"] = ["Unknown practitioner."]
+    offering = offering_find(practitioner=found, service=service) if found and service is not None else None
+    if found is not None and service is not None and offering is None:
+        errors["service"] = [f"{found.name} does not offer this service."]
+    return offering, errors
+
+
 def practitioner_list() -> list[Practitioner]:
     """Active practitioners with their offerings (and services) prefetched, by name."""
     return list(

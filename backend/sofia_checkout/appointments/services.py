@@ -18,7 +18,7 @@ from sofia_checkout.appointments.selectors import (
     booking_rules,
     busy_intervals,
     offering_find,
-    practitioner_find,
+    offering_lookup,
     practitioner_schedule,
 )
 from sofia_checkout.appointments.us_states import US_STATE_CODES
@@ -64,15 +64,7 @@ def appointment_booking_errors(
     so a form can show them all at once.
     """
     now = now or timezone.now()
-    errors: dict[str, list[str]] = {}
-    offering = None
-    found = practitioner_find(identifier=practitioner) if practitioner is not None else None
-    if practitioner is not None and found is None:
-        errors["practitioner"] = ["Unknown practitioner."]
-    if found is not None and service is not None:
-        offering = offering_find(practitioner=found, service=service)
-        if offering is None:
-            errors["service"] = [f"{found.name} does not offer this service."]
+    offering, errors = offering_lookup(practitioner=practitioner, service=service)
     if client_state is not None and client_state.strip().upper() not in US_STATE_CODES:
         errors["client_state"] = ["Use a two-letter US state code, e.g. CA."]
     if appointment_time is not None:

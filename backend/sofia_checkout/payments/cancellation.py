@@ -12,7 +12,11 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from sofia_checkout.appointments.models import Appointment, AppointmentStatus
+from sofia_checkout.appointments.models import (
+    RELEASED_APPOINTMENT_STATUSES,
+    Appointment,
+    AppointmentStatus,
+)
 from sofia_checkout.appointments.selectors import appointment_lock
 from sofia_checkout.core.errors import Conflict, ProviderFailed
 from sofia_checkout.payments.models import PaymentSession
@@ -23,7 +27,6 @@ from sofia_checkout.payments.statuses import LIVE_PAYMENT_STATUSES, MONEY_TAKEN_
 
 logger = logging.getLogger(__name__)
 
-_RELEASED = (AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED)
 _IN_REVIEW = Conflict(
     "A payment is under review; cancel once it is decided.", errors={"status": ["payment_processing"]}
 )
@@ -35,7 +38,7 @@ def _claim_cancel(appointment_id: uuid.UUID | str) -> tuple[Appointment, bool]:
         appointment = appointment_lock(appointment_id=appointment_id)
         sessions = PaymentSession.objects.filter(appointment=appointment)
         money = sessions.filter(status__in=MONEY_TAKEN_STATUSES).exists()
-        if appointment.status in _RELEASED and not money:
+        if appointment.status in RELEASED_APPOINTMENT_STATUSES and not money:
             return appointment, False  # (money that came after the slot was released is still refunded)
         if (
             appointment.status == AppointmentStatus.PAYMENT_PROCESSING
@@ -71,7 +74,7 @@ def appointment_cancel(*, appointment_id: uuid.UUID | str) -> Appointment:
             raise _IN_REVIEW
         if sessions.filter(status__in=LIVE_PAYMENT_STATUSES).exists():
             raise ProviderFailed("We could not stop the payment attempt. Please try again shortly.")
-        if appointment.status not in _RELEASED:
+        if appointment.status not in RELEASED_APPOINTMENT_STATUSES:
             appointment_set_status(appointment, AppointmentStatus.CANCELLED, reason="cancelled")
     logger.info("appointment cancelled", extra={"appointment_id": str(appointment.id)})
     return appointment

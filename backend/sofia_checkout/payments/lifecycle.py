@@ -16,7 +16,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from sofia_checkout.appointments.models import Appointment, AppointmentStatus
+from sofia_checkout.appointments.models import RELEASED_APPOINTMENT_STATUSES, Appointment, AppointmentStatus
 from sofia_checkout.core.errors import DomainError
 from sofia_checkout.payments.models import PaymentSession, Refund, RefundStatus, WebhookEvent, WebhookOutcome
 from sofia_checkout.payments.providers.base import ProviderError, ProviderSession
@@ -154,8 +154,7 @@ def refund_owed_money(*, report: ReconcileReport, limit: int = 100) -> None:
     owed = (
         PaymentSession.objects.filter(status__in=MONEY_TAKEN_STATUSES)
         .filter(
-            Q(status=PaymentStatus.PAID_UNVERIFIED)
-            | Q(appointment__status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED))
+            Q(status=PaymentStatus.PAID_UNVERIFIED) | Q(appointment__status__in=RELEASED_APPOINTMENT_STATUSES)
         )
         # A refund that succeeded, is under way, or failed (flagged: a person decides) is not sent again.
         .exclude(refunds__status__in=(RefundStatus.SUCCEEDED, RefundStatus.PROCESSING, RefundStatus.FAILED))

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sofia_checkout.appointments.models import Appointment, AppointmentStatus
+from sofia_checkout.appointments.models import RELEASED_APPOINTMENT_STATUSES, Appointment
 from sofia_checkout.appointments.selectors import appointment_lock
 from sofia_checkout.core.errors import DomainError, ProviderFailed, ProviderUnavailable
 from sofia_checkout.payments.models import PaymentSession, Refund, RefundStatus
@@ -35,8 +35,6 @@ from sofia_checkout.payments.state import payment_session_apply_provider_state
 from sofia_checkout.payments.statuses import MONEY_TAKEN_STATUSES, PaymentStatus
 
 logger = logging.getLogger(__name__)
-
-_RELEASED = (AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED)
 
 
 def _lease() -> timedelta:
@@ -209,7 +207,7 @@ def payment_session_refund_if_owed(*, payment_session: PaymentSession) -> Refund
     left to cancel and the reconcile job). Never raises a provider failure: the appointment stays flagged
     and the reconcile job tries again."""
     status = Appointment.objects.values_list("status", flat=True).get(pk=payment_session.appointment_id)
-    if payment_session.status not in MONEY_TAKEN_STATUSES or status not in _RELEASED:
+    if payment_session.status not in MONEY_TAKEN_STATUSES or status not in RELEASED_APPOINTMENT_STATUSES:
         return None
     try:
         return payment_session_refund(payment_session_id=payment_session.id)

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sofia_checkout.appointments.models import Appointment, AppointmentStatus
+from sofia_checkout.appointments.models import RELEASED_APPOINTMENT_STATUSES, Appointment, AppointmentStatus
 from sofia_checkout.appointments.selectors import appointment_lock
 from sofia_checkout.core.errors import Conflict, NotFound, ProviderFailed, ProviderUnavailable
 from sofia_checkout.payments.models import PaymentSession
@@ -69,7 +69,7 @@ def _ensure_payable(appointment: Appointment, now: datetime) -> None:
         raise Conflict(
             "A payment for this appointment is under review.", errors={"status": ["payment_processing"]}
         )
-    if appointment.status in {AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED}:
+    if appointment.status in RELEASED_APPOINTMENT_STATUSES:
         raise Conflict(
             f"This appointment is {appointment.status}; please book again.",
             errors={"status": [appointment.status]},
