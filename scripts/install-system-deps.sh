@@ -37,19 +37,7 @@ fi
 if [ "$(id -u)" = "0" ]; then
   mkdir -p /etc/containers
   if [ ! -f /etc/containers/containers.conf ]; then
-    cat >/etc/containers/containers.conf <<'EOF'
-# Written by scripts/install-system-deps.sh (Sofia Health Checkout): podman as root without systemd.
-[containers]
-default_ulimits = []
-
-[network]
-network_backend = "netavark"
-
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-EOF
+    cp "$(dirname "$0")/compose-smoke/containers.conf" /etc/containers/containers.conf
     echo "Wrote /etc/containers/containers.conf"
   elif ! grep -q '^default_ulimits = \[\]' /etc/containers/containers.conf; then
     echo "warning: /etc/containers/containers.conf has no 'default_ulimits = []' under [containers];" \

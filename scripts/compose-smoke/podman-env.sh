@@ -37,18 +37,7 @@ graphroot = "$SMOKE_CACHE/storage-$SMOKE_STORAGE_DRIVER"
 runroot = "/run/sofia-compose/storage-$SMOKE_STORAGE_DRIVER"
 EOF
 mv -f "$SMOKE_CACHE/storage-$SMOKE_STORAGE_DRIVER.conf.new" "$SMOKE_CACHE/storage-$SMOKE_STORAGE_DRIVER.conf"
-cat >"$SMOKE_CACHE/containers.conf.new" <<'EOF'
-[containers]
-default_ulimits = []
-
-[network]
-network_backend = "netavark"
-
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-EOF
+cp "$(dirname "${BASH_SOURCE[0]}")/containers.conf" "$SMOKE_CACHE/containers.conf.new"
 mv -f "$SMOKE_CACHE/containers.conf.new" "$SMOKE_CACHE/containers.conf"
 export CONTAINERS_STORAGE_CONF="$SMOKE_CACHE/storage-$SMOKE_STORAGE_DRIVER.conf"
 export CONTAINERS_CONF="$SMOKE_CACHE/containers.conf"

@@ -303,6 +303,11 @@ def test_make_test_runs_the_compose_demo_under_podman() -> None:
     for package in ("podman", "podman-compose", "mmdebstrap", "runc", "netavark", "aardvark-dns"):
         assert re.search(rf"\b{re.escape(package)}\b", deps), package
     assert "default_ulimits = []" in deps
+    # The podman settings both the install script and the smoke test use: one file.
+    shared_conf = REPO_DIR / "scripts" / "compose-smoke" / "containers.conf"
+    assert "default_ulimits = []" in shared_conf.read_text()
+    assert "compose-smoke/containers.conf" in deps
+    assert "containers.conf" in (REPO_DIR / "scripts" / "compose-smoke" / "podman-env.sh").read_text()
     for script in ("compose-smoke.sh", "compose-smoke/bases.sh", "compose-smoke/postgres-entrypoint.sh"):
         subprocess.run(["bash", "-n", str(REPO_DIR / "scripts" / script)], check=True)
 
