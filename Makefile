@@ -26,7 +26,7 @@ $(FRONTEND_STAMP): frontend/package-lock.json
 
 setup: $(BACKEND_STAMP) $(FRONTEND_STAMP) ## Install Python and Node dependencies (pinned)
 
-system-deps: ## Install Chromium, nginx, docker-compose, PostgreSQL, podman (+ podman-compose, mmdebstrap) if missing (root)
+system-deps: ## Install Chromium, nginx, docker-compose, PostgreSQL, Redis, wrk, podman (+ podman-compose, mmdebstrap) if missing (root)
 	bash scripts/install-system-deps.sh
 
 run: setup ## Start backend :8000, provider sandbox :8100, the SPA :5173 and the reconcile loop (no keys needed)

@@ -6,6 +6,7 @@ Run from backend/: `gunicorn config.wsgi -c gunicorn.conf.py` (scripts/start-bac
 from __future__ import annotations
 
 import os
+from typing import Any
 
 
 def _env(name: str, default: str) -> str:
@@ -43,3 +44,16 @@ else:
 # gunicorn's control socket lives in $HOME, shared by every instance of a user (and not writable in the
 # image); nothing here uses it.
 control_socket_disable = True
+
+
+def post_worker_init(worker: Any) -> None:
+    """Warn once (first worker, settings loaded) when several workers would each count rate limits alone."""
+    if worker.age != 1:
+        return
+    from django.conf import settings  # noqa: PLC0415 - the app (and its settings) is loaded by now
+
+    from config.startup_checks import per_process_cache_warning  # noqa: PLC0415
+
+    warning = per_process_cache_warning(settings.CACHES, worker.cfg.workers)
+    if warning:
+        worker.log.warning(warning)

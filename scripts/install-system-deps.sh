@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # System packages the tests need: Chromium (e2e), nginx (config test), docker-compose (compose validation),
-# PostgreSQL (second test pass), and for the compose demo under podman (scripts/compose-smoke.sh): podman
-# with runc, netavark + aardvark-dns (service names between containers) and catatonit (`init: true`),
-# podman-compose, mmdebstrap (local base images). Installs only what is missing; needs root (as on CI and
-# the dev machines). Also writes podman's machine-wide settings for this kind of machine (see below).
+# PostgreSQL (second test pass), Redis (shared rate-limit cache of the two-replica test and the benchmark:
+# scripts/ensure-redis.sh), wrk (HTTP benchmark, make bench), and for the compose demo under podman
+# (scripts/compose-smoke.sh): podman with runc, netavark + aardvark-dns (service names between
+# containers) and catatonit (`init: true`), podman-compose, mmdebstrap (local base images). Installs only
+# what is missing; needs root (as on CI and the dev machines). Also writes podman's machine-wide settings
+# for this kind of machine (see below).
 set -euo pipefail
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
@@ -13,6 +15,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 for pkg in podman runc netavark aardvark-dns catatonit podman-compose mmdebstrap python3-yaml iptables; do
   installed "$pkg" || need+=("$pkg")
 done

@@ -132,6 +132,32 @@ STORAGES = {
 # Request bodies: the API takes small JSON; anything larger is refused with 413 before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=64 * 1024)
 
+# --- Cache ---------------------------------------------------------------------------------------
+# The rate limits (DRF throttles) count in the default cache. Local memory is per process: right for one
+# process only (`make run`, one gunicorn worker). Several workers or replicas must share Redis, or each
+# counts on its own and a limit becomes workers x replicas times looser (start-up warns: gunicorn.conf.py).
+# CACHE_URL takes any django-environ cache URL; REDIS_URL is the common name for the same thing.
+CACHE_URL = _str("CACHE_URL", "") or _str("REDIS_URL", "")
+
+
+def _cache_config(url: str) -> dict[str, Any]:
+    config: dict[str, Any] = environ.Env.cache_url_config(url)
+    # django-environ 0.14 leaves query options such as ?key_prefix= lower-case; Django reads upper-case.
+    for name in ("key_prefix", "timeout", "version"):
+        if name in config:
+            config[name.upper()] = config.pop(name)
+    if config["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        # An unreachable Redis fails a request within a second instead of hanging a worker thread.
+        config.setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})
+    return config
+
+
+CACHES: dict[str, dict[str, Any]] = {
+    "default": _cache_config(CACHE_URL)
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sofia-checkout"}
+}
+
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -92,3 +92,18 @@ def check_provider_settings(settings: dict[str, Any]) -> None:
                 raise ImproperlyConfigured(
                     f"{name} must be set to a real value when {base_name} is a real host."
                 )
+
+
+_PER_PROCESS_CACHES = {"django.core.cache.backends.locmem.LocMemCache"}
+
+
+def per_process_cache_warning(caches: dict[str, Any], processes: int) -> str | None:
+    """The start-up warning for several server processes each counting rate limits in their own memory."""
+    backend = caches["default"]["BACKEND"]
+    if processes <= 1 or backend not in _PER_PROCESS_CACHES:
+        return None
+    return (
+        f"{processes} worker processes each keep their own cache ({backend.rsplit('.', 1)[-1]}): rate limits "
+        f"count per process, {processes} times looser than configured. Set CACHE_URL (or REDIS_URL) to a "
+        "shared Redis, e.g. redis://127.0.0.1:6379/0, or run one worker (WEB_CONCURRENCY=1)."
+    )
