@@ -61,12 +61,12 @@ check-schema: $(BACKEND_STAMP) ## Fail if the committed OpenAPI schema drifted f
 check-migrations: $(BACKEND_STAMP) ## Fail if models changed without a migration
 	cd backend && DJANGO_SETTINGS_MODULE=config.test_settings .venv/bin/python manage.py makemigrations --check --dry-run
 
-test-backend: $(BACKEND_STAMP) ## Backend, sandbox, contract, deploy and fuzz tests on SQLite
+test-backend: $(BACKEND_STAMP) ## Backend, sandbox, contract, deploy and fuzz tests on SQLite; two replicas on PostgreSQL + Redis
 	cd backend && .venv/bin/pytest -q
 
 test-backend-postgres: $(BACKEND_STAMP) ## The backend suite again on PostgreSQL (real row locks)
 	url=$$(bash scripts/ensure-postgres.sh); \
-	cd backend && DATABASE_URL=$$url .venv/bin/pytest -q sofia_checkout tests --ignore=tests/deploy
+	cd backend && DATABASE_URL=$$url .venv/bin/pytest -q sofia_checkout tests --ignore=tests/deploy --ignore=tests/scale
 
 test-frontend: $(FRONTEND_STAMP) check-client ## Generated API layer up to date, ESLint, tsc, Vitest, production build
 	cd frontend && npm run check && npm run build

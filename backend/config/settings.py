@@ -158,6 +158,10 @@ CACHES: dict[str, dict[str, Any]] = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sofia-checkout"}
 }
 
+# A name for this replica, answered as X-Backend-Replica on every response (empty: no header). Not secret:
+# an operator's label such as "backend2", so a load balancer's spread can be seen from outside.
+BACKEND_REPLICA_NAME = _str("BACKEND_REPLICA_NAME", "")
+
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -1,4 +1,4 @@
-"""Request id in and out: reuse a sane incoming X-Request-ID (from a proxy) or make one."""
+"""Request id in and out: reuse a sane incoming X-Request-ID (from a proxy) or make one; body size; probes."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        # Which replica answered (BACKEND_REPLICA_NAME, set by docker-compose): the load balancer at work.
+        self.replica = settings.BACKEND_REPLICA_NAME
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
@@ -28,6 +30,8 @@ class RequestIdMiddleware:
         finally:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
+        if self.replica:
+            response["X-Backend-Replica"] = self.replica
         return response
 
 

@@ -232,6 +232,7 @@ def test_every_env_example_setting_reaches_the_containers() -> None:
         "SANDBOX_PORT",
         "SANDBOX_STRIPE_WEBHOOK_URL",
         "SANDBOX_TRUEMED_WEBHOOK_URL",
+        "BACKEND_REPLICA_NAME",  # each replica's own name, fixed per service
     }
     missing = [name for name in env_example_names() - not_passed if f"${{{name}" not in raw]
     assert not missing, f"docker-compose.yml never passes on: {sorted(missing)}"
