@@ -34,6 +34,7 @@ run: setup ## Start backend :8000, provider sandbox :8100, the SPA :5173 and the
 	@echo "  Checkout (open this):   http://127.0.0.1:5173"
 	@echo "  API:                    http://127.0.0.1:8000/api/  (docs: /api/docs/)"
 	@echo "  Provider sandbox:       http://127.0.0.1:8100/_sandbox/sessions"
+	@echo "  Emails sent (sandbox):  http://127.0.0.1:8100/_sandbox/emails"
 	@echo ""
 	cd backend && DJANGO_DEBUG=1 .venv/bin/python manage.py migrate --noinput  # before the reconcile loop reads
 	$(VENV)/bin/honcho -f Procfile start

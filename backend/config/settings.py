@@ -242,6 +242,27 @@ PAYMENT_PROVIDERS: list[str] = env.list("PAYMENT_PROVIDERS", default=["stripe", 
 # Sessions stuck in open/processing longer than this are re-polled by the reconcile job.
 RECONCILE_STALE_MINUTES = env.int("RECONCILE_STALE_MINUTES", default=15)
 
+# --- Email ---------------------------------------------------------------------------------------
+# One URL (django-environ): smtp://user:password@host:port, smtp+tls://... (STARTTLS), smtps://... (TLS).
+# Default: the provider sandbox's mail sink on this machine (`make run` starts it; compose uses Mailpit).
+# Messages are stored in the outbox first and sent after the commit; the reconcile job retries them.
+_email = environ.Env.email_url_config(_str("EMAIL_URL", "smtp://127.0.0.1:1025"))
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.setdefault("EMAIL_HOST", None) or "localhost"
+EMAIL_PORT = _email.setdefault("EMAIL_PORT", None) or 25
+EMAIL_HOST_USER = _email.setdefault("EMAIL_HOST_USER", None) or ""
+EMAIL_HOST_PASSWORD = _email.setdefault("EMAIL_HOST_PASSWORD", None) or ""
+EMAIL_USE_TLS = bool(_email.setdefault("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_email.setdefault("EMAIL_USE_SSL", False))
+# An unreachable mail server must not hold a webhook or the reconcile job for long.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT_SECONDS", default=5.0)
+DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", "Sofia Health <appointments@sofia-health.example>")
+# Outbox retries: the wait doubles from the first to the longest; after the last attempt the message is
+# marked failed for staff (admin: retry) instead of being sent for ever.
+EMAIL_RETRY_FIRST_SECONDS = env.int("EMAIL_RETRY_FIRST_SECONDS", default=60)
+EMAIL_RETRY_MAX_SECONDS = env.int("EMAIL_RETRY_MAX_SECONDS", default=3600)
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=30)
+
 # --- Providers -----------------------------------------------------------------------------------
 SANDBOX_BASE_URL = _str("SANDBOX_BASE_URL", "http://127.0.0.1:8100")
 PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=10.0)

@@ -1,4 +1,5 @@
-"""The sandbox's ASGI app: both providers' APIs, hosted pages and the control API in one Starlette process."""
+"""The sandbox's ASGI app: both providers' APIs, hosted pages, the control API and the mail sink's pages
+in one Starlette process."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from starlette.routing import Mount, Route
 from provider_sandbox import control
 from provider_sandbox.config import SandboxConfig
 from provider_sandbox.faults import ErrorBody, FaultInjection
+from provider_sandbox.mail import pages as mail_pages
+from provider_sandbox.mail.mailbox import Mailbox
 from provider_sandbox.store import SandboxState
 from provider_sandbox.stripe import api as stripe_api
 from provider_sandbox.stripe import control as stripe_control
@@ -48,6 +51,10 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     )
 
 
+def _smtp_address(config: SandboxConfig) -> str:
+    return f"{config.host}:{config.smtp_port}" if config.smtp_port else ""
+
+
 def create_app(config: SandboxConfig | None = None) -> Starlette:
     """Build the sandbox; state lives on `app.state.sandbox` (tests may reach in, e.g. to move the clock)."""
     state = SandboxState(config or SandboxConfig.from_env())
@@ -77,6 +84,8 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             *control.routes([stripe_control.CONTROL, truemed_control.CONTROL]),
             *stripe_pages.routes(),
             *truemed_pages.routes(),
+            # The mail sink's messages (the SMTP server itself is started by __main__, one per process).
+            *mail_pages.routes(state.store(Mailbox), smtp_address=_smtp_address(state.config)),
             Mount("/stripe", app=stripe_api.router()),
             Mount("/truemed", app=truemed_api.router()),
         ],

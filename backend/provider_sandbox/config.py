@@ -149,6 +149,8 @@ class SandboxConfig:
 
     host: str = "127.0.0.1"
     port: int = 8100
+    # The mail sink's SMTP port on the same host (0: no sink). See mail/.
+    smtp_port: int = 1025
     public_url: str = "http://127.0.0.1:8100"
     stripe_webhook_url: str = "http://127.0.0.1:8000/api/webhooks/stripe/"
     truemed_webhook_url: str = "http://127.0.0.1:8000/api/webhooks/truemed/"
@@ -220,6 +222,7 @@ class SandboxConfig:
             return value
 
         port = number("SANDBOX_PORT", defaults.port, minimum=1)
+        smtp_port = number("SANDBOX_SMTP_PORT", defaults.smtp_port, minimum=0)
         host = text("SANDBOX_HOST", defaults.host)
         # Unset: whatever the backend expects (TRUEMED_WEBHOOK_MODE), so one setting switches both sides.
         shared_mode = text("TRUEMED_WEBHOOK_MODE", defaults.truemed_webhook_mode)
@@ -248,6 +251,7 @@ class SandboxConfig:
             return cls(
                 host=host,
                 port=port,
+                smtp_port=smtp_port,
                 public_url=text("SANDBOX_PUBLIC_URL", f"http://{host}:{port}"),
                 stripe_webhook_url=text("SANDBOX_STRIPE_WEBHOOK_URL", defaults.stripe_webhook_url),
                 truemed_webhook_url=text("SANDBOX_TRUEMED_WEBHOOK_URL", defaults.truemed_webhook_url),

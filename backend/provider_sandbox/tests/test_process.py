@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import smtplib
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ class Running:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    smtp_port: int
 
     def control(self, method: str, path: str, **kwargs: Any) -> Any:
         response = httpx.request(method, f"{self.url}/_sandbox{path}", timeout=10, **kwargs)
@@ -41,10 +44,12 @@ class Running:
 @pytest.fixture(scope="module")
 def running(_receiver_server: Receiver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     port = free_port()
+    smtp_port = free_port()
     env = {
         **os.environ,
         "SANDBOX_HOST": "127.0.0.1",
         "SANDBOX_PORT": str(port),
+        "SANDBOX_SMTP_PORT": str(smtp_port),
         "SANDBOX_PUBLIC_URL": "",  # empty means default: http://SANDBOX_HOST:SANDBOX_PORT
         "SANDBOX_STRIPE_WEBHOOK_URL": f"{_receiver_server.url}/stripe",
         "SANDBOX_TRUEMED_WEBHOOK_URL": f"{_receiver_server.url}/truemed",
@@ -70,7 +75,7 @@ def running(_receiver_server: Receiver, tmp_path_factory: pytest.TempPathFactory
 
     command = [sys.executable, "-m", "provider_sandbox"]
     with served(command, cwd=BACKEND_DIR, env=env, log=log, ready=healthy, timeout=20) as process:
-        yield Running(url, process, log)
+        yield Running(url, process, log, smtp_port)
 
 
 @pytest.fixture
@@ -275,3 +280,33 @@ def test_timeout_fault_beats_the_client_timeout_and_reset_releases_it(sandbox: R
     waiter.join(timeout=10)
     assert answers == [200]
     assert sandbox.control("GET", "/config")["held_requests"] == 0
+
+
+def test_the_process_runs_the_mail_sink_on_its_smtp_port(sandbox: Running) -> None:
+    message = EmailMessage()
+    message["From"] = "appointments@sofia.test"
+    message["To"] = "jane@example.com"
+    message["Subject"] = "Through the real process"
+    message.set_content("Hello")
+    with smtplib.SMTP("127.0.0.1", sandbox.smtp_port, timeout=5) as client:
+        client.send_message(message)
+
+    emails = httpx.get(f"{sandbox.url}/_sandbox/emails.json", timeout=5).json()["emails"]
+    assert [(e["subject"], e["to"], e["text"].strip()) for e in emails] == [
+        ("Through the real process", ["jane@example.com"], "Hello")
+    ]
+    assert httpx.delete(f"{sandbox.url}/_sandbox/emails.json", timeout=5).json() == {"emails": []}
+
+
+def test_an_smtp_port_asked_for_and_taken_stops_the_start(sandbox: Running) -> None:
+    env = {**os.environ, "SANDBOX_PORT": str(free_port()), "SANDBOX_SMTP_PORT": str(sandbox.smtp_port)}
+    result = subprocess.run(
+        [sys.executable, "-m", "provider_sandbox"],
+        cwd=BACKEND_DIR,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert b"mail sink: cannot listen" in result.stderr

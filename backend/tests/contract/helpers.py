@@ -21,10 +21,11 @@ SANDBOX_TRUEMED_WHSEC = "tm_contract_webhook_secret"
 class Sandbox:
     """A running sandbox: its URL, its process and log, and a client for its `/_sandbox` control API."""
 
-    def __init__(self, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    def __init__(self, url: str, process: subprocess.Popen[bytes], log: Path, smtp_port: int) -> None:
         self.url = url
         self.process = process
         self.log = log
+        self.smtp_port = smtp_port  # its mail sink (SMTP); the messages at /_sandbox/emails.json
         self.http = httpx.Client(base_url=url, timeout=30)
 
     def control(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -63,10 +64,12 @@ def _healthy(url: str) -> bool:
 def start_sandbox(tmp_dir: Path, *, webhook_base: str, mode: str = "legacy") -> Sandbox:
     """Start `python -m provider_sandbox`, its webhooks going to `webhook_base`; return once it is healthy."""
     port = free_port()
+    smtp_port = free_port()
     env = {
         **os.environ,
         "SANDBOX_HOST": "127.0.0.1",
         "SANDBOX_PORT": str(port),
+        "SANDBOX_SMTP_PORT": str(smtp_port),
         "SANDBOX_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "SANDBOX_STRIPE_WEBHOOK_URL": f"{webhook_base}/api/webhooks/stripe/",
         "SANDBOX_TRUEMED_WEBHOOK_URL": f"{webhook_base}/api/webhooks/truemed/",
@@ -95,7 +98,7 @@ def start_sandbox(tmp_dir: Path, *, webhook_base: str, mode: str = "legacy") -> 
         raise RuntimeError(f"sandbox did not start: {log.read_text()}") from None
     if process.poll() is not None:
         raise RuntimeError(f"sandbox exited: {log.read_text()}")
-    return Sandbox(url, process, log)
+    return Sandbox(url, process, log, smtp_port)
 
 
 def stop_sandbox(sandbox: Sandbox) -> None:

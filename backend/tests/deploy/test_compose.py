@@ -32,7 +32,7 @@ OFFICIAL_BASES = {
 ENV_EXAMPLE = REPO_DIR / ".env.example"
 # Set only inside the containers (not user settings, so not in .env.example): documented in docs/deploy.md.
 CONTAINER_ONLY = {"MIGRATE_ON_START", "WEB_CONCURRENCY", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
-SERVICES = {"db", "backend", "reconcile", "sandbox", "frontend"}
+SERVICES = {"db", "backend", "reconcile", "sandbox", "frontend", "mailpit"}
 
 
 def env_example_names() -> set[str]:
@@ -230,6 +230,7 @@ def test_every_env_example_setting_reaches_the_containers() -> None:
         "SANDBOX_BASE_URL",
         "SANDBOX_HOST",
         "SANDBOX_PORT",
+        "SANDBOX_SMTP_PORT",
         "SANDBOX_STRIPE_WEBHOOK_URL",
         "SANDBOX_TRUEMED_WEBHOOK_URL",
         "BACKEND_REPLICA_NAME",  # each replica's own name, fixed per service
@@ -273,6 +274,8 @@ def test_the_local_bases_override_only_swaps_image_sources(tmp_path: Path) -> No
     base_args = {name for args in OFFICIAL_BASES.values() for name in args}
     swapped = []
     for name, merged in local["services"].items():
+        if name == MAIL_STAND_IN:
+            continue  # a stand-in, not the same software (test_mailpit_and_its_local_stand_in_...)
         service = dict(merged)
         if service.get("image") != plain["services"][name].get("image"):
             swapped.append(service["image"])
@@ -292,6 +295,35 @@ def test_the_local_bases_override_only_swaps_image_sources(tmp_path: Path) -> No
     assert {k: v for k, v in local.items() if k != "services"} == {
         k: v for k, v in plain.items() if k != "services"
     }
+
+
+MAIL_STAND_IN = "mailpit"
+
+
+def test_mailpit_and_its_local_stand_in_take_the_backends_mail_at_one_address(tmp_path: Path) -> None:
+    """Mailpit ships only as an image; without a registry the sandbox's mail sink stands in for it."""
+    plain = compose_config(tmp_path)
+    local = compose_config(tmp_path, "", LOCAL_BASES)
+    for config in (plain, local):
+        for name in ("backend", "reconcile"):
+            assert config["services"][name]["environment"]["EMAIL_URL"] == "smtp://mailpit:1025"
+        assert "8025:8025" in _ports(config["services"][MAIL_STAND_IN])
+    mailpit = plain["services"][MAIL_STAND_IN]
+    assert mailpit["image"].startswith("axllent/mailpit:v")
+    assert "readyz" in mailpit["healthcheck"]["test"]
+    stand_in = local["services"][MAIL_STAND_IN]
+    # The backend's own image (so no other image is needed), built exactly as the backend's.
+    assert stand_in["image"] == local["services"]["backend"]["image"]
+    assert stand_in["build"] == local["services"]["backend"]["build"]
+    assert stand_in["command"] == ["python", "-m", "provider_sandbox.mail"]
+    assert stand_in["environment"] == {
+        "SANDBOX_HOST": "0.0.0.0",  # noqa: S104 - inside the container
+        "SANDBOX_SMTP_PORT": "1025",
+        "SANDBOX_PORT": "8025",
+    }
+    assert "/_sandbox/health" in " ".join(stand_in["healthcheck"]["test"])
+    # In the full demo the sandbox's own sink is off: all mail goes to Mailpit.
+    assert plain["services"]["sandbox"]["environment"]["SANDBOX_SMTP_PORT"] == "0"
 
 
 def test_make_test_runs_the_compose_demo_under_podman() -> None:
@@ -329,7 +361,7 @@ def test_the_smoke_driver_starts_in_depends_on_order_with_the_compose_health_che
     config: dict[str, Any], tmp_path: Path
 ) -> None:
     smoke = _smoke_driver()
-    assert smoke.stages(config) == [["db", "sandbox"], ["backend"], ["frontend", "reconcile"]]
+    assert smoke.stages(config) == [["db", "mailpit", "sandbox"], ["backend"], ["frontend", "reconcile"]]
     argv, timeout = smoke.health_command(config["services"]["reconcile"])
     assert argv[:2] == ["/bin/sh", "-c"]
     assert "$(find /tmp/reconcile.ok" in argv[2]  # `$$` in the compose file is a literal `$`
