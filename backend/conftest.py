@@ -13,6 +13,7 @@ import respx
 from rest_framework.test import APIClient
 
 from testing.booking import booking, slot
+from testing.patient import PatientClient
 from testing.provider_mocks import (
     STRIPE_BASE,
     STRIPE_SECRET_KEY,
@@ -34,7 +35,8 @@ __all__ = ["STRIPE_BASE", "STRIPE_WHSEC", "stripe_event", "stripe_session", "str
 
 @pytest.fixture
 def api() -> APIClient:
-    return APIClient()
+    """A client that holds the access token of every appointment it books, as the SPA does."""
+    return PatientClient()
 
 
 @pytest.fixture(autouse=True)

@@ -65,6 +65,7 @@ def main() -> None:
     client = Client()
     base = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
     ids: list[str] = []
+    tokens: list[str] = []  # each appointment's access token, sent as Authorization: Bearer
     sessions: list[dict[str, str]] = []
 
     def book(i: int) -> None:
@@ -78,6 +79,7 @@ def main() -> None:
         }
         response = client.post("/api/appointments/", body, content_type="application/json")
         ids.append(response.json()["id"])
+        tokens.append(response.json()["access_token"])
 
     with respx.mock(assert_all_called=False) as router:
 
@@ -100,6 +102,7 @@ def main() -> None:
                     f"/api/appointments/{ids[i]}/payment-sessions/",
                     {"provider": "stripe"},
                     content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Bearer {tokens[i]}",
                 ).json()
             )
 
@@ -108,6 +111,7 @@ def main() -> None:
                 f"/api/appointments/{ids[i]}/payment-sessions/",
                 {"provider": "stripe"},
                 content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {tokens[i]}",
             )
 
         def webhook(i: int) -> None:
@@ -128,7 +132,7 @@ def main() -> None:
             )
 
         def get(i: int) -> None:
-            client.get(f"/api/appointments/{ids[i]}/")
+            client.get(f"/api/appointments/{ids[i]}/", HTTP_AUTHORIZATION=f"Bearer {tokens[i]}")
 
         print(f"database: {connection.vendor}; provider: respx mock (no network)")  # noqa: T201
         measure("POST /api/appointments/", N, book)

@@ -11,6 +11,7 @@ from typing import Any
 
 import django_stubs_ext
 import environ
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.exceptions import ImproperlyConfigured
 
 # Lets `admin.ModelAdmin[Model]` and friends be subscripted at run time, as the type stubs expect.
@@ -179,6 +180,8 @@ REST_FRAMEWORK = {
         "booking": env.str("THROTTLE_BOOKING", default="30/min"),
         "payment_session": env.str("THROTTLE_PAYMENT_SESSION", default="60/min"),
         "sync": env.str("THROTTLE_SYNC", default="120/min"),
+        # Reads of one appointment or payment session: the return page polls; nobody needs more.
+        "appointment_read": env.str("THROTTLE_APPOINTMENT_READ", default="120/min"),
         # Only deliveries that fail authentication count: a provider's real retries are never slowed.
         "webhook_rejected": env.str("THROTTLE_WEBHOOK_REJECTED", default="30/min"),
     },
@@ -198,7 +201,9 @@ SPECTACULAR_SETTINGS = {
 CORS_ALLOWED_ORIGINS: list[str] = env.list(
     "CORS_ALLOWED_ORIGINS", default=["http://127.0.0.1:5173", "http://localhost:5173"]
 )
-CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "ETag"]
+# The SPA sends the access token (Authorization: allowed by default) and revalidates with If-None-Match.
+CORS_ALLOW_HEADERS = (*default_cors_headers, "if-none-match")
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- Production hardening (python manage.py check --deploy is clean with DJANGO_DEBUG=0) -----------

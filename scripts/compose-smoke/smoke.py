@@ -464,8 +464,14 @@ def book(api: str, origin: str, offering: tuple[str, str, str], when: str) -> di
     return dict(answer.json())
 
 
-def appointment_status(api: str, appointment_id: str) -> str:
-    return str(expect(http("GET", f"{api}/api/appointments/{appointment_id}/"), 200).json()["status"])
+def bearer(appointment: dict[str, Any]) -> dict[str, str]:
+    """The appointment's access token (from the booking answer), as every per-appointment call sends it."""
+    return {"Authorization": f"Bearer {appointment['access_token']}"}
+
+
+def appointment_status(api: str, appointment: dict[str, Any]) -> str:
+    answer = http("GET", f"{api}/api/appointments/{appointment['id']}/", headers=bearer(appointment))
+    return str(expect(answer, 200).json()["status"])
 
 
 def pay(api: str, spa: str, sandbox: str, appointment: dict[str, Any], provider: str) -> dict[str, Any]:
@@ -474,7 +480,7 @@ def pay(api: str, spa: str, sandbox: str, appointment: dict[str, Any], provider:
             "POST",
             f"{api}/api/appointments/{appointment['id']}/payment-sessions/",
             body={"provider": provider},
-            headers={"Origin": spa},
+            headers={"Origin": spa, **bearer(appointment)},
         ),
         201,
     ).json()
@@ -503,11 +509,12 @@ def pay(api: str, spa: str, sandbox: str, appointment: dict[str, Any], provider:
     return dict(created)
 
 
-def wait_confirmed(api: str, appointment_id: str, provider: str) -> float:
+def wait_confirmed(api: str, appointment: dict[str, Any], provider: str) -> float:
+    appointment_id = appointment["id"]
     started = time.monotonic()
     status = ""
     while time.monotonic() - started < CONFIRM_TIMEOUT:
-        status = appointment_status(api, appointment_id)
+        status = appointment_status(api, appointment)
         if status == "confirmed":
             return time.monotonic() - started
         time.sleep(0.5)
@@ -564,7 +571,7 @@ def flow(config: dict[str, Any]) -> None:
         if appointment.get("status") != "pending_payment":
             raise SmokeError(f"a new appointment is {appointment.get('status')!r}, not pending_payment")
         session = pay(api, spa, sandbox, appointment, provider)
-        seconds = wait_confirmed(api, appointment["id"], provider)
+        seconds = wait_confirmed(api, appointment, provider)
         events = check_webhooks(sandbox, session["provider_session_id"], provider, webhook_prefix)
         label = "card (Stripe Checkout)" if provider == "stripe" else "HSA/FSA (Truemed)"
         say(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 import uuid
 import zoneinfo
 
@@ -140,6 +141,11 @@ LIVE_APPOINTMENT_STATUSES = (
 RELEASED_APPOINTMENT_STATUSES = (AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED)
 
 
+def access_salt_new() -> str:
+    """A random per-appointment salt for its access token (see access.py)."""
+    return secrets.token_urlsafe(16)
+
+
 class Appointment(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     practitioner = models.ForeignKey(Practitioner, on_delete=models.PROTECT, related_name="appointments")
@@ -165,11 +171,16 @@ class Appointment(models.Model):
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     # Set when money and the appointment disagree (e.g. paid after the slot was released): needs a human.
     attention = models.TextField(blank=True, default="")
+    # The access token is derived from the id and this salt (access.py); only the token's SHA-256 is stored.
+    # An empty hash matches no token: an appointment made outside the booking service cannot be opened.
+    access_salt = models.CharField(max_length=64, default=access_salt_new, editable=False)
+    access_token_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ("-created_at",)
+        permissions = (("can_refund", "Can cancel and refund appointments"),)
         constraints = (
             # The database, not only Python, refuses a double booking (races included).
             models.UniqueConstraint(

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from sofia_checkout.appointments.access import access_token_for, access_token_hash
 from sofia_checkout.appointments.models import LIVE_APPOINTMENT_STATUSES, Appointment, Offering
 from sofia_checkout.appointments.scheduling import Visit, start_problem
 from sofia_checkout.appointments.selectors import (
@@ -119,7 +120,7 @@ def appointment_create(
         with transaction.atomic():
             if _overlaps(offering, start):
                 raise Conflict("This time is already booked.", errors=_OVERLAP)
-            appointment = Appointment.objects.create(
+            appointment = Appointment(
                 practitioner=offering.practitioner,
                 service=offering.service.slug,
                 service_name=offering.service.name,
@@ -133,6 +134,8 @@ def appointment_create(
                 currency=settings.CURRENCY,
                 hold_expires_at=now + timedelta(minutes=settings.APPOINTMENT_HOLD_MINUTES),
             )
+            appointment.access_token_hash = access_token_hash(access_token_for(appointment))
+            appointment.save(force_insert=True)
     except IntegrityError:
         raise Conflict("This time is already booked.", errors=_OVERLAP) from None
     logger.info(

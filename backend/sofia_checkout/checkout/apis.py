@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import asdict
+from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from django.utils.cache import patch_cache_control
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from sofia_checkout.appointments.access import access_token_for, appointment_get_authorized
+from sofia_checkout.appointments.access_api import AppointmentAccessApi
 from sofia_checkout.appointments.models import Appointment
-from sofia_checkout.appointments.selectors import appointment_get, practitioner_list
+from sofia_checkout.appointments.selectors import practitioner_list
 from sofia_checkout.appointments.serializers import (
     AppointmentCreateInputSerializer,
     AppointmentRescheduleInputSerializer,
@@ -23,17 +29,36 @@ from sofia_checkout.appointments.services import (
     appointment_create,
     appointment_reschedule,
 )
-from sofia_checkout.checkout.serializers import AppointmentOutputSerializer, CheckoutConfigSerializer
+from sofia_checkout.checkout.serializers import (
+    AppointmentCreatedOutputSerializer,
+    AppointmentOutputSerializer,
+    CheckoutConfigSerializer,
+)
 from sofia_checkout.core.errors import ValidationFailed
 from sofia_checkout.core.serializers import error_responses
 from sofia_checkout.payments.cancellation import appointment_cancel
 from sofia_checkout.payments.selectors import payment_methods, payment_session_latest
 
 
-def appointment_response(appointment: Appointment, status: int = 200) -> Response:
+def appointment_data(appointment: Appointment) -> dict[str, Any]:
     latest = payment_session_latest(appointment_id=appointment.id)
-    data = AppointmentOutputSerializer(appointment, context={"latest_payment_session": latest}).data
-    return Response(data, status=status)
+    return dict(AppointmentOutputSerializer(appointment, context={"latest_payment_session": latest}).data)
+
+
+def appointment_response(appointment: Appointment, status: int = 200) -> Response:
+    return Response(appointment_data(appointment), status=status)
+
+
+def entity_tag(data: dict[str, Any]) -> str:
+    """A strong ETag of the representation itself: it changes whenever anything shown changes."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return f'"{hashlib.sha256(canonical).hexdigest()[:32]}"'
+
+
+def etag_matches(request: Request, etag: str) -> bool:
+    header = request.headers.get("If-None-Match", "")
+    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return etag in candidates or "*" in candidates
 
 
 class CheckoutConfigApi(APIView):
@@ -58,7 +83,7 @@ class AppointmentCreateApi(APIView):
 
     @extend_schema(
         request=AppointmentCreateInputSerializer,
-        responses={201: AppointmentOutputSerializer, **error_responses(400, 409, 413, 415, 429)},
+        responses={201: AppointmentCreatedOutputSerializer, **error_responses(400, 409, 413, 415, 429)},
         operation_id="appointment_create",
     )
     def post(self, request: Request) -> Response:
@@ -68,18 +93,52 @@ class AppointmentCreateApi(APIView):
             _, domain_errors = appointment_booking_errors(**serializer.parsed_fields())
             raise ValidationFailed(errors={**domain_errors, **serializer.errors})
         appointment = appointment_create(**serializer.validated_data)
-        return appointment_response(appointment, status=201)
+        # The only answer that carries the token: afterwards it is only ever derived for the patient's email.
+        data = {**appointment_data(appointment), "access_token": access_token_for(appointment)}
+        response = Response(data, status=201)
+        patch_cache_control(response, no_store=True)
+        return response
 
 
-class AppointmentDetailApi(APIView):
+class AppointmentDetailApi(AppointmentAccessApi):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "appointment_read"
+
     @extend_schema(
-        responses={200: AppointmentOutputSerializer, **error_responses(404)}, operation_id="appointment_get"
+        parameters=[
+            OpenApiParameter(
+                "If-None-Match",
+                str,
+                OpenApiParameter.HEADER,
+                description="The ETag of an earlier answer: 304 with no body while nothing changed.",
+            ),
+            OpenApiParameter(
+                "ETag",
+                str,
+                OpenApiParameter.HEADER,
+                response=[200, 304],
+                description="Send it back in If-None-Match to poll cheaply.",
+            ),
+        ],
+        responses={
+            200: AppointmentOutputSerializer,
+            304: OpenApiResponse(description="Not modified since the ETag given in If-None-Match."),
+            **error_responses(404, 429),
+        },
+        operation_id="appointment_get",
     )
     def get(self, request: Request, appointment_id: uuid.UUID) -> Response:
-        return appointment_response(appointment_get(appointment_id=appointment_id))
+        appointment = appointment_get_authorized(
+            appointment_id=appointment_id, presented=self.presented_token(request)
+        )
+        data = appointment_data(appointment)
+        etag = entity_tag(data)
+        response = Response(status=304) if etag_matches(request, etag) else Response(data)
+        response["ETag"] = etag
+        return response
 
 
-class AppointmentCancelApi(APIView):
+class AppointmentCancelApi(AppointmentAccessApi):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "booking"
 
@@ -90,10 +149,11 @@ class AppointmentCancelApi(APIView):
     )
     def post(self, request: Request, appointment_id: uuid.UUID) -> Response:
         """Cancel: an unpaid payment is stopped at the provider, a paid one refunded. Idempotent."""
+        appointment_get_authorized(appointment_id=appointment_id, presented=self.presented_token(request))
         return appointment_response(appointment_cancel(appointment_id=appointment_id))
 
 
-class AppointmentRescheduleApi(APIView):
+class AppointmentRescheduleApi(AppointmentAccessApi):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "booking"
 
@@ -104,6 +164,7 @@ class AppointmentRescheduleApi(APIView):
     )
     def post(self, request: Request, appointment_id: uuid.UUID) -> Response:
         """Move the appointment to another open slot (same practitioner, service and price)."""
+        appointment_get_authorized(appointment_id=appointment_id, presented=self.presented_token(request))
         serializer = AppointmentRescheduleInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         appointment = appointment_reschedule(

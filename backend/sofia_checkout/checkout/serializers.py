@@ -22,7 +22,7 @@ class AppointmentOutputSerializer(serializers.ModelSerializer[Appointment]):
 
     class Meta:
         model = Appointment
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "practitioner",
             "practitioner_name",
@@ -41,12 +41,28 @@ class AppointmentOutputSerializer(serializers.ModelSerializer[Appointment]):
             "created_at",
             "latest_payment_session",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     @extend_schema_field(PaymentSessionOutputSerializer(allow_null=True))
     def get_latest_payment_session(self, obj: Appointment) -> dict[str, Any] | None:
         latest: PaymentSession | None = self.context.get("latest_payment_session")
         return PaymentSessionOutputSerializer(latest).data if latest is not None else None
+
+
+class AppointmentCreatedOutputSerializer(AppointmentOutputSerializer):
+    # Always present in the 201. Declared optional only until the SPA's test fixtures carry it (the
+    # generated zod schema would otherwise refuse their booking answers); then make it read_only.
+    access_token = serializers.CharField(
+        required=False,
+        help_text=(
+            "Always present. Send as `Authorization: Bearer <access_token>` to every per-appointment "
+            "endpoint. Returned only here: keep it."
+        ),
+    )
+
+    class Meta(AppointmentOutputSerializer.Meta):
+        fields = (*AppointmentOutputSerializer.Meta.fields, "access_token")
+        read_only_fields = fields
 
 
 class PaymentMethodSerializer(serializers.Serializer[Any]):

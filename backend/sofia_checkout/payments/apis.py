@@ -8,10 +8,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
-from rest_framework.views import APIView
 
+from sofia_checkout.appointments.access import appointment_get_authorized
+from sofia_checkout.appointments.access_api import AppointmentAccessApi
 from sofia_checkout.core.serializers import error_responses
-from sofia_checkout.payments.selectors import payment_session_get
+from sofia_checkout.payments.selectors import payment_session_get_authorized
 from sofia_checkout.payments.serializers import (
     PaymentSessionOutputSerializer,
     PaymentSessionStartInputSerializer,
@@ -19,7 +20,7 @@ from sofia_checkout.payments.serializers import (
 from sofia_checkout.payments.services import payment_session_start, payment_session_sync
 
 
-class PaymentSessionStartApi(APIView):
+class PaymentSessionStartApi(AppointmentAccessApi):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "payment_session"
 
@@ -33,6 +34,7 @@ class PaymentSessionStartApi(APIView):
         operation_id="payment_session_start",
     )
     def post(self, request: Request, appointment_id: uuid.UUID) -> Response:
+        appointment_get_authorized(appointment_id=appointment_id, presented=self.presented_token(request))
         serializer = PaymentSessionStartInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         session, created = payment_session_start(
@@ -41,18 +43,22 @@ class PaymentSessionStartApi(APIView):
         return Response(PaymentSessionOutputSerializer(session).data, status=201 if created else 200)
 
 
-class PaymentSessionDetailApi(APIView):
+class PaymentSessionDetailApi(AppointmentAccessApi):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "appointment_read"
+
     @extend_schema(
-        responses={200: PaymentSessionOutputSerializer, **error_responses(404)},
+        responses={200: PaymentSessionOutputSerializer, **error_responses(404, 429)},
         operation_id="payment_session_get",
     )
     def get(self, request: Request, payment_session_id: uuid.UUID) -> Response:
-        return Response(
-            PaymentSessionOutputSerializer(payment_session_get(payment_session_id=payment_session_id)).data
+        session = payment_session_get_authorized(
+            payment_session_id=payment_session_id, presented=self.presented_token(request)
         )
+        return Response(PaymentSessionOutputSerializer(session).data)
 
 
-class PaymentSessionSyncApi(APIView):
+class PaymentSessionSyncApi(AppointmentAccessApi):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "sync"
 
@@ -62,7 +68,8 @@ class PaymentSessionSyncApi(APIView):
         operation_id="payment_session_sync",
     )
     def post(self, request: Request, payment_session_id: uuid.UUID) -> Response:
-        session = payment_session_sync(
-            payment_session=payment_session_get(payment_session_id=payment_session_id)
+        session = payment_session_get_authorized(
+            payment_session_id=payment_session_id, presented=self.presented_token(request)
         )
+        session = payment_session_sync(payment_session=session)
         return Response(PaymentSessionOutputSerializer(session).data)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from sofia_checkout.appointments.access import access_token_matches, access_token_matches_nothing
 from sofia_checkout.core.errors import NotFound
 from sofia_checkout.payments.models import PaymentSession
 from sofia_checkout.payments.providers.registry import enabled_providers, get_provider
@@ -33,6 +34,24 @@ def payment_session_get(*, payment_session_id: uuid.UUID | str) -> PaymentSessio
         return PaymentSession.objects.get(pk=payment_session_id)
     except (PaymentSession.DoesNotExist, ValidationError, ValueError):
         raise NotFound("No payment session with this id.") from None
+
+
+PAYMENT_SESSION_NOT_FOUND = "No payment session with this id."
+
+
+def payment_session_get_authorized(*, payment_session_id: uuid.UUID | str, presented: str) -> PaymentSession:
+    """The payment session if `presented` is its appointment's access token; else NotFound, the same answer
+    as for an unknown id."""
+    if not presented:
+        raise NotFound(PAYMENT_SESSION_NOT_FOUND)
+    try:
+        session = PaymentSession.objects.select_related("appointment").get(pk=payment_session_id)
+    except (PaymentSession.DoesNotExist, ValidationError, ValueError):
+        access_token_matches_nothing(presented)
+        raise NotFound(PAYMENT_SESSION_NOT_FOUND) from None
+    if not access_token_matches(session.appointment, presented):
+        raise NotFound(PAYMENT_SESSION_NOT_FOUND)
+    return session
 
 
 def payment_session_latest(*, appointment_id: uuid.UUID | str) -> PaymentSession | None:

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from sofia_checkout.appointments.models import Appointment
 from testing.booking import booking
 from testing.parallel import in_parallel
+from testing.patient import PatientClient
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -31,7 +31,7 @@ def test_50_parallel_overlapping_bookings_one_wins(settings: Any) -> None:
     def book(i: int) -> Any:
         when = (start + timedelta(minutes=i)).isoformat()
         body = booking(practitioner="ana-reyes", appointment_time=when, client_email=f"p{i}@example.com")
-        return APIClient().post("/api/appointments/", body, format="json")
+        return PatientClient().post("/api/appointments/", body, format="json")
 
     responses = in_parallel(N, book)
     codes = Counter(r.status_code for r in responses)
@@ -44,7 +44,7 @@ def test_a_reschedule_racing_bookings_never_overlaps(settings: Any) -> None:
     settings.BOOKING_SLOT_STEP_MINUTES = 1
     start = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
     moving = (
-        APIClient()
+        PatientClient()
         .post(
             "/api/appointments/",
             booking(practitioner="ana-reyes", appointment_time=(start - timedelta(hours=3)).isoformat()),
@@ -56,11 +56,11 @@ def test_a_reschedule_racing_bookings_never_overlaps(settings: Any) -> None:
     def act(i: int) -> Any:
         when = (start + timedelta(minutes=i)).isoformat()
         if i == 0:
-            return APIClient().post(
+            return PatientClient().post(
                 f"/api/appointments/{moving['id']}/reschedule/", {"appointment_time": when}, format="json"
             )
         body = booking(practitioner="ana-reyes", appointment_time=when, client_email=f"p{i}@example.com")
-        return APIClient().post("/api/appointments/", body, format="json")
+        return PatientClient().post("/api/appointments/", body, format="json")
 
     responses = in_parallel(20, act)
     winners = [r for r in responses if r.status_code in {200, 201}]

@@ -26,6 +26,7 @@ from sofia_checkout.payments.models import PaymentSession, Refund
 from testing.booking import booking
 from testing.flows import start_payment
 from testing.parallel import in_parallel
+from testing.patient import PatientClient
 from testing.provider_mocks import (
     STRIPE_BASE,
     TRUEMED_BASE,
@@ -43,7 +44,7 @@ SLOW = 0.3  # seconds a provider takes to answer a refund
 
 def client() -> APIClient:
     """A client that answers a crash with its 500 (as a shopper would see it) instead of raising it."""
-    api = APIClient()
+    api = PatientClient()
     api.raise_request_exception = False
     return api
 

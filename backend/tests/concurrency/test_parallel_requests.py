@@ -14,13 +14,13 @@ import httpx
 import pytest
 from django.db import connection
 from django.test import Client
-from rest_framework.test import APIClient
 
 from sofia_checkout.appointments.models import Appointment
 from sofia_checkout.payments.models import PaymentSession, WebhookEvent
 from testing.booking import booking, slot
 from testing.flows import send_stripe_webhook, start_payment
 from testing.parallel import in_parallel
+from testing.patient import PatientClient
 from testing.provider_mocks import StripeMock, stripe_event, stripe_session
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -52,9 +52,9 @@ def idempotent_stripe(stripe_mock: StripeMock) -> dict[str, Any]:
 
 
 def test_50_parallel_session_creations_make_one_provider_session(stripe_mock: StripeMock) -> None:
-    appointment = APIClient().post("/api/appointments/", booking(), format="json").json()
+    appointment = PatientClient().post("/api/appointments/", booking(), format="json").json()
     stats = idempotent_stripe(stripe_mock)
-    responses = in_parallel(N, lambda i: start_payment(APIClient(), appointment["id"], "stripe"))
+    responses = in_parallel(N, lambda i: start_payment(PatientClient(), appointment["id"], "stripe"))
     codes = Counter(r.status_code for r in responses)
     assert codes[201] == 1, codes
     assert codes[200] == N - 1, codes
@@ -69,7 +69,7 @@ def test_50_parallel_bookings_of_one_slot_one_wins() -> None:
     when = slot(hours=100)
     responses = in_parallel(
         N,
-        lambda i: APIClient().post(
+        lambda i: PatientClient().post(
             "/api/appointments/",
             booking(appointment_time=when, client_email=f"p{i}@example.com"),
             format="json",
@@ -83,9 +83,9 @@ def test_50_parallel_bookings_of_one_slot_one_wins() -> None:
 
 def booked_and_started(stripe_mock: StripeMock) -> tuple[dict[str, Any], dict[str, Any]]:
     """An appointment and its card payment session, from an idempotent Stripe double."""
-    appointment = APIClient().post("/api/appointments/", booking(), format="json").json()
+    appointment = PatientClient().post("/api/appointments/", booking(), format="json").json()
     idempotent_stripe(stripe_mock)
-    return appointment, start_payment(APIClient(), appointment["id"], "stripe").json()
+    return appointment, start_payment(PatientClient(), appointment["id"], "stripe").json()
 
 
 def test_same_webhook_delivered_10_times_in_parallel_applies_once(stripe_mock: StripeMock) -> None:
@@ -118,7 +118,7 @@ def test_webhook_and_return_sync_race(stripe_mock: StripeMock) -> None:
     def work(i: int) -> Any:
         if i % 2:
             return send_stripe_webhook(Client(), body)
-        return APIClient().post(f"/api/payment-sessions/{session['id']}/sync/")
+        return PatientClient().post(f"/api/payment-sessions/{session['id']}/sync/")
 
     responses = in_parallel(10, work)
     assert {r.status_code for r in responses} == {200}
@@ -151,11 +151,11 @@ def test_two_reconcile_jobs_at_once_act_once_per_hold(stripe_mock: StripeMock) -
     )
     for i in range(6):
         appointment = (
-            APIClient()
+            PatientClient()
             .post("/api/appointments/", booking(appointment_time=slot(hours=30 + i)), format="json")
             .json()
         )
-        assert start_payment(APIClient(), appointment["id"], "stripe").status_code == 201
+        assert start_payment(PatientClient(), appointment["id"], "stripe").status_code == 201
     later = timezone.now() + timedelta(hours=3)
     reports = in_parallel(2, lambda i: payments_reconcile(now=later))
     assert sum(r.expired_appointments for r in reports) == 6

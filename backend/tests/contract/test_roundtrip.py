@@ -13,6 +13,7 @@ from sofia_checkout.appointments.models import Appointment
 from sofia_checkout.payments.models import PaymentSession, WebhookEvent
 from testing.flows import start_payment, started
 from testing.parallel import in_parallel
+from testing.patient import PatientClient
 from tests.contract.helpers import Sandbox, start_sandbox, stop_sandbox
 
 pytestmark = [pytest.mark.roundtrip, pytest.mark.django_db(transaction=True)]
@@ -146,7 +147,7 @@ def test_50_parallel_creates_make_one_provider_session(
     use_sandbox: Sandbox, book: Any, provider: str
 ) -> None:
     appointment = book()
-    responses = in_parallel(50, lambda i: start_payment(APIClient(), appointment["id"], provider))
+    responses = in_parallel(50, lambda i: start_payment(PatientClient(), appointment["id"], provider))
     codes = Counter(r.status_code for r in responses)
     assert codes == {201: 1, 200: 49}, codes
     assert len({r.json()["provider_session_id"] for r in responses}) == 1

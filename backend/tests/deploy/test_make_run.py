@@ -99,6 +99,7 @@ def test_make_run_serves_backend_sandbox_and_spa_on_the_documented_ports(demo: P
     session = httpx.post(
         f"http://127.0.0.1:8000/api/appointments/{booked.json()['id']}/payment-sessions/",
         json={"provider": "stripe"},
+        headers={"Authorization": f"Bearer {booked.json()['access_token']}"},
         timeout=15,
     )
     assert session.status_code == 201, session.text

@@ -66,6 +66,7 @@ def test_a_logged_in_user_who_is_not_staff_gets_no_admin(django_user_model: Any,
     assert Appointment.objects.get(pk=appointment["id"]).status == "pending_payment"
     # Nor does a logged-in session open anything in the shopper's API (it authenticates no one).
     detail = client.get(f"/api/appointments/{appointment['id']}/")
+    assert detail.status_code == 404
     assert "attention" not in detail.json()
 
 

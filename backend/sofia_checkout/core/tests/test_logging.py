@@ -90,6 +90,11 @@ def test_a_whole_flow_logs_ids_and_nothing_that_could_leak(
         send_truemed_webhook(Client(), body | {"n": 1}, **{"x-truemed-api-key": "guess"}).status_code == 401
     )
 
+    for call in [*stripe_mock.router.calls, *truemed_mock.router.calls]:
+        sent = str(call.request.url) + call.request.content.decode()
+        for appointment in (card_appointment, hsa_appointment):
+            assert appointment["access_token"] not in sent  # no provider ever sees a token
+
     lines = json_lines(caplog)
     text = "\n".join(lines)
     leakable = {
@@ -103,6 +108,8 @@ def test_a_whole_flow_logs_ids_and_nothing_that_could_leak(
         "Truemed API key": TRUEMED_KEY.lower(),
         "Truemed webhook secret": TRUEMED_WHSEC.lower(),
         "Django SECRET_KEY": settings.SECRET_KEY.lower(),
+        "card appointment's access token": card_appointment["access_token"].lower(),
+        "HSA/FSA appointment's access token": hsa_appointment["access_token"].lower(),
     }
     found = {what for what, value in leakable.items() if value in text.lower()}
     assert not found, f"leaked into the logs: {sorted(found)}"

@@ -27,6 +27,7 @@ from sofia_checkout.payments.models import PaymentSession, Refund
 from sofia_checkout.payments.services import payment_session_start
 from sofia_checkout.payments.tests.helpers import appointment_status
 from testing.flows import send_stripe_webhook, send_truemed_webhook, start_payment
+from testing.patient import PatientClient
 from testing.provider_mocks import (
     STRIPE_BASE,
     TRUEMED_BASE,
@@ -133,7 +134,7 @@ def test_a_payment_session_started_while_a_cancel_runs_is_refused(
     def expire(request: httpx.Request) -> httpx.Response:
         if not meanwhile:
             meanwhile.append(None)  # (the start below expires the card page too: answer that one plainly)
-            meanwhile[0] = start_payment(APIClient(), appointment["id"], "truemed")
+            meanwhile[0] = start_payment(PatientClient(), appointment["id"], "truemed")
         return httpx.Response(
             200, json=stripe_session(session_id=card["provider_session_id"], status="expired")
         )

@@ -16,6 +16,38 @@ export type AppointmentCreateInputRequest = {
     client_state: string;
 };
 
+export type AppointmentCreatedOutput = {
+    readonly id: string;
+    /**
+     * The id.
+     */
+    readonly practitioner: string;
+    readonly practitioner_name: string;
+    /**
+     * Deprecated: use `practitioner_name`.
+     *
+     * @deprecated
+     */
+    readonly provider_name: string;
+    readonly service: string;
+    readonly service_name: string;
+    readonly appointment_time: string;
+    readonly ends_at: string;
+    readonly client_name: string;
+    readonly client_email: string;
+    readonly client_state: string;
+    status: AppointmentStatusEnum;
+    readonly amount_cents: number;
+    readonly currency: string;
+    readonly hold_expires_at: string;
+    readonly created_at: string;
+    latest_payment_session: PaymentSessionOutput | null;
+    /**
+     * Always present. Send as `Authorization: Bearer <access_token>` to every per-appointment endpoint. Returned only here: keep it.
+     */
+    access_token?: string;
+};
+
 export type AppointmentOutput = {
     readonly id: string;
     /**
@@ -185,6 +217,13 @@ export type AppointmentCreateInputRequestWritable = {
     client_state: string;
 };
 
+export type AppointmentCreatedOutputWritable = {
+    /**
+     * Always present. Send as `Authorization: Bearer <access_token>` to every per-appointment endpoint. Returned only here: keep it.
+     */
+    access_token?: string;
+};
+
 export type AppointmentCreateData = {
     body: AppointmentCreateInputRequestWritable;
     path?: never;
@@ -203,13 +242,19 @@ export type AppointmentCreateErrors = {
 export type AppointmentCreateError = AppointmentCreateErrors[keyof AppointmentCreateErrors];
 
 export type AppointmentCreateResponses = {
-    201: AppointmentOutput;
+    201: AppointmentCreatedOutput;
 };
 
 export type AppointmentCreateResponse = AppointmentCreateResponses[keyof AppointmentCreateResponses];
 
 export type AppointmentGetData = {
     body?: never;
+    headers?: {
+        /**
+         * The ETag of an earlier answer: 304 with no body while nothing changed.
+         */
+        'If-None-Match'?: string;
+    };
     path: {
         appointment_id: string;
     };
@@ -219,6 +264,7 @@ export type AppointmentGetData = {
 
 export type AppointmentGetErrors = {
     404: ErrorEnvelope;
+    429: ErrorEnvelope;
 };
 
 export type AppointmentGetError = AppointmentGetErrors[keyof AppointmentGetErrors];
@@ -378,6 +424,7 @@ export type PaymentSessionGetData = {
 
 export type PaymentSessionGetErrors = {
     404: ErrorEnvelope;
+    429: ErrorEnvelope;
 };
 
 export type PaymentSessionGetError = PaymentSessionGetErrors[keyof PaymentSessionGetErrors];

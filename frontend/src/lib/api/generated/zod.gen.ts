@@ -107,6 +107,27 @@ export const zPaymentSessionOutput = z.object({
     updated_at: z.iso.datetime({ offset: true }).readonly()
 });
 
+export const zAppointmentCreatedOutput = z.object({
+    id: z.uuid().readonly(),
+    practitioner: z.string().readonly(),
+    practitioner_name: z.string().readonly(),
+    provider_name: z.string().readonly(),
+    service: z.string().readonly(),
+    service_name: z.string().readonly(),
+    appointment_time: z.iso.datetime({ offset: true }).readonly(),
+    ends_at: z.iso.datetime({ offset: true }).readonly(),
+    client_name: z.string().readonly(),
+    client_email: z.string().readonly(),
+    client_state: z.string().readonly(),
+    status: zAppointmentStatusEnum,
+    amount_cents: z.int().readonly(),
+    currency: z.string().readonly(),
+    hold_expires_at: z.iso.datetime({ offset: true }).readonly(),
+    created_at: z.iso.datetime({ offset: true }).readonly(),
+    latest_payment_session: zPaymentSessionOutput.nullable(),
+    access_token: z.string().optional()
+});
+
 export const zAppointmentOutput = z.object({
     id: z.uuid().readonly(),
     practitioner: z.string().readonly(),
@@ -169,9 +190,17 @@ export const zAppointmentCreateInputRequestWritable = z.object({
     client_state: z.string().length(2)
 });
 
+export const zAppointmentCreatedOutputWritable = z.object({
+    access_token: z.string().optional()
+});
+
 export const zAppointmentCreateBody = zAppointmentCreateInputRequestWritable;
 
-export const zAppointmentCreateResponse = zAppointmentOutput;
+export const zAppointmentCreateResponse = zAppointmentCreatedOutput;
+
+export const zAppointmentGetHeaders = z.object({
+    'If-None-Match': z.string().optional()
+});
 
 export const zAppointmentGetPath = z.object({
     appointment_id: z.uuid()
