@@ -31,13 +31,19 @@ def appointment_get(*, appointment_id: uuid.UUID | str) -> Appointment:
         raise NotFound("No appointment with this id.") from None
 
 
-def appointment_lock(*, appointment_id: uuid.UUID | str) -> Appointment:
+def appointment_lock(*, appointment_id: uuid.UUID | str, with_practitioner: bool = False) -> Appointment:
     """The appointment row, locked for the current transaction (SELECT ... FOR UPDATE), or NotFound.
 
-    Lock order everywhere: the appointment first, then its payment sessions.
+    Lock order everywhere: the appointment first, then its payment sessions. `with_practitioner` reads its
+    practitioner in the same query (not locked: FOR UPDATE OF the appointment only).
     """
+    rows = Appointment.objects.all()
+    if with_practitioner:
+        rows = rows.select_related("practitioner").select_for_update(of=("self",))
+    else:
+        rows = rows.select_for_update()
     try:
-        return Appointment.objects.select_for_update().get(pk=appointment_id)
+        return rows.get(pk=appointment_id)
     except (Appointment.DoesNotExist, ValidationError, ValueError):
         raise NotFound("No appointment with this id.") from None
 

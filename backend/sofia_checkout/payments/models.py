@@ -34,6 +34,9 @@ class PaymentSession(models.Model):
     reported_amount_cents = models.PositiveIntegerField(null=True, blank=True)
     attention = models.TextField(blank=True, default="")
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # A lease, not a lock (payments/leases.py): a caller is talking to the provider about this session
+    # (creating it, stopping it) until then, with no transaction open; others wait for the outcome or skip.
+    provider_call_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

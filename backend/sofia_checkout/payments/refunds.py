@@ -13,13 +13,13 @@ import time
 import uuid
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from sofia_checkout.appointments.models import RELEASED_APPOINTMENT_STATUSES, Appointment
 from sofia_checkout.appointments.selectors import appointment_lock
 from sofia_checkout.core.errors import DomainError, ProviderFailed, ProviderUnavailable
+from sofia_checkout.payments.leases import provider_call_lease
 from sofia_checkout.payments.models import PaymentSession, Refund, RefundStatus
 from sofia_checkout.payments.providers.base import (
     ProviderRejectedError,
@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 def _lease() -> timedelta:
     """How long one caller may take to send a refund: the provider's whole budget, with a margin."""
-    return timedelta(seconds=settings.PROVIDER_TIMEOUT_SECONDS * (settings.PROVIDER_MAX_RETRIES + 1) + 5)
+    return provider_call_lease()
 
 
 def _refund_amount(session: PaymentSession) -> int | None:

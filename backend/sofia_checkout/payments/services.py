@@ -1,14 +1,20 @@
 """Payment sessions: start one, re-sync it, cancel it. Status changes themselves happen in `state`.
 
-Lock order everywhere: the appointment row first, then the payment session row (no deadlocks between the
-create call, webhooks and the return-page sync).
+No transaction is open and no row locked while a provider is called: a caller claims the attempt in a
+short transaction (a lease, payments/leases.py), calls the provider, then applies the answer in another.
+Lock order inside those transactions: the appointment row first, then the payment session row (no
+deadlocks between the create call, webhooks and the return-page sync).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Literal, NoReturn
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -18,10 +24,12 @@ from django.utils import timezone
 from sofia_checkout.appointments.models import RELEASED_APPOINTMENT_STATUSES, Appointment, AppointmentStatus
 from sofia_checkout.appointments.selectors import appointment_lock
 from sofia_checkout.core.errors import Conflict, NotFound, ProviderFailed, ProviderUnavailable
+from sofia_checkout.payments.leases import lease_held, provider_call_lease, wait_for_release
 from sofia_checkout.payments.models import PaymentSession
 from sofia_checkout.payments.providers.base import (
     CreateSessionRequest,
     PaymentProvider,
+    ProviderError,
     ProviderRejectedError,
     ProviderSession,
     ProviderUnavailableError,
@@ -31,9 +39,10 @@ from sofia_checkout.payments.refunds import payment_session_refund_if_owed
 from sofia_checkout.payments.state import (
     ABANDONED_BEFORE_CREATION,
     payment_session_apply_provider_state,
+    payment_session_record_created,
     session_log_extra,
 )
-from sofia_checkout.payments.statuses import LIVE_PAYMENT_STATUSES, PaymentStatus
+from sofia_checkout.payments.statuses import LIVE_PAYMENT_STATUSES, UNPAID_FINAL_STATUSES, PaymentStatus
 
 logger = logging.getLogger(__name__)
 
@@ -96,81 +105,103 @@ def _reusable(session: PaymentSession, provider: str, now: datetime) -> bool:
     return False
 
 
-def _cancel_unusable_live_session(appointment_id: uuid.UUID, provider: str, now: datetime) -> None:
-    """Cancel at the provider a live session that will not be reused (the other method, or one about to
-    expire) before a new one is made, so one appointment can never be paid twice. A new attempt that would
-    be refused anyway (attempt limit, hold cap) is refused first: the refusal must not also take away the
-    page the shopper can still pay on."""
-    session = PaymentSession.objects.filter(
-        appointment_id=appointment_id, status__in=LIVE_PAYMENT_STATUSES
-    ).first()
-    if session is None or session.status == PaymentStatus.PROCESSING or _reusable(session, provider, now):
-        return
-    appointment = Appointment.objects.get(pk=appointment_id)
-    attempts = PaymentSession.objects.filter(appointment_id=appointment_id).count()
-    _new_attempt_expiry(appointment, provider, attempts, now)
-    payment_session_cancel(payment_session=session)
-    session.refresh_from_db()
-    if session.status in {PaymentStatus.PAID, PaymentStatus.PROCESSING}:
-        raise Conflict(
-            "A payment for this appointment has already been made.", errors={"provider": [session.provider]}
-        )
+def _lease_of(payment_session_id: uuid.UUID) -> datetime | None:
+    return (
+        PaymentSession.objects.filter(pk=payment_session_id)
+        .values_list("provider_call_until", flat=True)
+        .first()
+    )
 
 
-def _abandon_if_never_created(payment_session: PaymentSession) -> PaymentSession | None:
-    """Under the locks, cancel locally an attempt whose provider never answered; None if it has a provider
-    session by now (a create call in flight held the lock and stored it), which must be stopped there."""
+def _take_lease(session: PaymentSession, now: datetime) -> datetime:
+    """Store that this caller is talking to the provider about `session` (inside the caller's short
+    transaction). A plain UPDATE: the lease is bookkeeping, not a change the reconcile job should see."""
+    until = now + provider_call_lease()
+    PaymentSession.objects.filter(pk=session.pk).update(provider_call_until=until)
+    session.provider_call_until = until
+    return until
+
+
+def _release_lease(payment_session_id: uuid.UUID, lease: datetime) -> None:
+    PaymentSession.objects.filter(pk=payment_session_id, provider_call_until=lease).update(
+        provider_call_until=None
+    )
+
+
+@dataclass(frozen=True)
+class _StopClaim:
+    session: PaymentSession
+    lease: datetime | None = None  # set: this caller stops it at the provider
+    wait: bool = False  # another caller is at the provider about it
+
+
+def _claim_stop(payment_session_id: uuid.UUID) -> _StopClaim:
+    """One short transaction under the appointment and session locks: nothing to do (closed already), an
+    attempt nobody is creating and that never got an answer (closed here), another caller at the provider
+    (wait for it), or the lease to stop it at the provider."""
     with transaction.atomic():
-        appointment_lock(appointment_id=payment_session.appointment_id)
-        session = PaymentSession.objects.select_for_update().get(pk=payment_session.pk)
-        if session.provider_session_id and session.status in LIVE_PAYMENT_STATUSES:
-            return None
-        if session.status not in LIVE_PAYMENT_STATUSES:
-            return session
-        return payment_session_apply_provider_state(
-            payment_session_id=session.id,
-            state=ABANDONED_BEFORE_CREATION,
-            source="cancel",
+        appointment_id = PaymentSession.objects.values_list("appointment_id", flat=True).get(
+            pk=payment_session_id
         )
+        appointment_lock(appointment_id=appointment_id)
+        session = PaymentSession.objects.select_for_update().get(pk=payment_session_id)
+        now = timezone.now()
+        if session.status not in LIVE_PAYMENT_STATUSES:
+            return _StopClaim(session)
+        if lease_held(session.provider_call_until, now):
+            return _StopClaim(session, wait=True)
+        if not session.provider_session_id:
+            # No create call is in flight (no lease) and none got an answer: nobody holds a link to pay
+            # it, and a provider that took a call lets it expire at expires_at.
+            closed = payment_session_apply_provider_state(
+                payment_session_id=session.id, state=ABANDONED_BEFORE_CREATION, source="cancel"
+            )
+            return _StopClaim(closed)
+        return _StopClaim(session, lease=_take_lease(session, now))
 
 
 def payment_session_cancel(*, payment_session: PaymentSession) -> PaymentSession:
-    """Stop an unpaid session at the provider and record the outcome.
+    """Stop an unpaid session at the provider and record the outcome; no transaction is open meanwhile.
 
-    A session whose provider never answered its create call is abandoned locally (nobody holds a link to
-    it, and a provider that took the call lets it expire at expires_at). Raises ProviderUnavailable when
-    the provider cannot be reached, ProviderFailed when it refuses or still reports the session payable:
-    the session then stays live and nothing else changes.
+    A create call in flight for it is waited for (its lease), then its answer is stopped. A session whose
+    provider never answered its create call is abandoned locally. Raises ProviderUnavailable when the
+    provider cannot be reached (or a caller at the provider does not finish in time), ProviderFailed when
+    it refuses or still reports the session payable: the session then stays live and nothing else changes.
     """
     if payment_session.status not in LIVE_PAYMENT_STATUSES:
         return payment_session
-    if not payment_session.provider_session_id:
-        abandoned = _abandon_if_never_created(payment_session)
-        if abandoned is not None:
-            return abandoned
-        payment_session.refresh_from_db()
-    adapter = get_provider(payment_session.provider)
+    deadline = time.monotonic() + provider_call_lease().total_seconds()
+    claim = _claim_stop(payment_session.id)
+    while claim.wait:
+        released = wait_for_release(partial(_lease_of, payment_session.id), deadline=deadline)
+        if not released or time.monotonic() >= deadline:
+            raise ProviderUnavailable("This payment is still being set up; please try again shortly.")
+        claim = _claim_stop(payment_session.id)
+    session, lease = claim.session, claim.lease
+    if lease is None:
+        return session
+    adapter = get_provider(session.provider)
     try:
-        state = adapter.cancel_session(payment_session.provider_session_id or "")
+        state = adapter.cancel_session(session.provider_session_id or "")
     except ProviderUnavailableError as exc:
+        _release_lease(session.id, lease)
         logger.warning(
-            "cancel failed: provider unavailable", extra=session_log_extra(payment_session, error=exc.message)
+            "cancel failed: provider unavailable", extra=session_log_extra(session, error=exc.message)
         )
         raise ProviderUnavailable() from exc
     except ProviderRejectedError as exc:
-        logger.error(
-            "cancel refused by provider", extra=session_log_extra(payment_session, error=exc.message)
-        )
+        _release_lease(session.id, lease)
+        logger.error("cancel refused by provider", extra=session_log_extra(session, error=exc.message))
         raise ProviderFailed() from exc
     if state.status in {PaymentStatus.OPEN, PaymentStatus.CREATING}:
         # Still payable at the provider: recording it as cancelled would let the shopper pay twice.
+        _release_lease(session.id, lease)
         logger.error(
-            "cancel not taken by provider",
-            extra=session_log_extra(payment_session, reported=state.provider_status),
+            "cancel not taken by provider", extra=session_log_extra(session, reported=state.provider_status)
         )
         raise ProviderFailed("We could not stop the earlier payment attempt. Please try again shortly.")
     return payment_session_apply_provider_state(
-        payment_session_id=payment_session.id, state=state, source="cancel"
+        payment_session_id=session.id, state=state, source="cancel", release_lease=lease
     )
 
 
@@ -194,30 +225,75 @@ def _new_attempt_expiry(appointment: Appointment, provider: str, attempts: int, 
     return expires_at
 
 
-def _reserve_attempt(
-    *, appointment_id: uuid.UUID | str, provider: str, now: datetime
-) -> tuple[PaymentSession, bool]:
-    """Phase 1: under the appointment lock, reuse the live attempt or store a new one (key + parameters).
+@dataclass(frozen=True)
+class _Attempt:
+    """What the claim decided for a caller that does not create anything itself."""
 
-    Returns (session, ready): ready means the provider session already exists and is still open.
-    """
+    session: PaymentSession
+    # ready: the open page to hand out; wait: another caller is at the provider about it; stop_first: the
+    # live page of another method (or one about to expire) is stopped at its provider before a new attempt.
+    action: Literal["ready", "wait", "stop_first"]
+
+
+@dataclass(frozen=True)
+class _Send:
+    """This caller holds the attempt's lease and creates it at the provider with exactly `request`."""
+
+    session: PaymentSession
+    lease: datetime
+    request: CreateSessionRequest
+
+
+def _create_request(
+    session: PaymentSession, appointment: Appointment, adapter: PaymentProvider
+) -> CreateSessionRequest:
+    """Exactly the stored parameters, so a resend with the same key is the same request."""
+    success_url, cancel_url = _return_urls(session, adapter)
+    return CreateSessionRequest(
+        payment_session_id=str(session.id),
+        appointment_id=str(appointment.id),
+        idempotency_key=session.idempotency_key,
+        amount_cents=session.amount_cents,
+        currency=session.currency,
+        sku=appointment.service,
+        description=f"{appointment.service_name} with {appointment.practitioner}",
+        customer_email=appointment.client_email,
+        customer_name=appointment.client_name,
+        customer_state=appointment.client_state,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        expires_at=session.expires_at,
+    )
+
+
+def _claim_attempt(
+    *, appointment_id: uuid.UUID | str, provider: str, adapter: PaymentProvider, now: datetime
+) -> _Attempt | _Send:
+    """Phase 1, one short transaction under the appointment lock: hand out the open page, or claim the
+    attempt to create at the provider (the live one whose provider never answered, resent with its key and
+    parameters, or a new one stored with a deterministic key and frozen parameters) with a lease."""
     with transaction.atomic():
-        appointment = appointment_lock(appointment_id=appointment_id)
+        appointment = appointment_lock(appointment_id=appointment_id, with_practitioner=True)
         _ensure_payable(appointment, now)
-        live = PaymentSession.objects.filter(
-            appointment=appointment, status__in=LIVE_PAYMENT_STATUSES
-        ).first()
+        sessions = list(PaymentSession.objects.filter(appointment=appointment))
+        live = next((s for s in sessions if s.status in LIVE_PAYMENT_STATUSES), None)
+        clock = timezone.now()
         if live is not None:
-            if not _reusable(live, provider, now):
-                # Cancelled before we got here unless a parallel request started another method meanwhile.
+            if lease_held(live.provider_call_until, clock):
+                return _Attempt(live, "wait")
+            if _reusable(live, provider, now):
+                if live.status == PaymentStatus.OPEN:
+                    return _Attempt(live, "ready")
+                lease = _take_lease(live, clock)
+                return _Send(live, lease, _create_request(live, appointment, adapter))
+            if live.status == PaymentStatus.PROCESSING:
                 raise Conflict("Another payment attempt is still open.", errors={"provider": [live.provider]})
-            # OPEN: ready to use. CREATING: a previous try never got an answer; resend its key and parameters.
-            return live, live.status == PaymentStatus.OPEN
-        earlier = list(
-            PaymentSession.objects.filter(appointment=appointment).values_list("provider", flat=True)
-        )
-        expires_at = _new_attempt_expiry(appointment, provider, len(earlier), now)
-        attempt = earlier.count(provider) + 1
+            # Refused first if the new attempt would be refused anyway (attempt limit, hold cap): the
+            # refusal must not also take away the page the shopper can still pay on.
+            _new_attempt_expiry(appointment, provider, len(sessions), now)
+            return _Attempt(live, "stop_first")
+        expires_at = _new_attempt_expiry(appointment, provider, len(sessions), now)
+        attempt = sum(1 for s in sessions if s.provider == provider) + 1
         session = PaymentSession.objects.create(
             appointment=appointment,
             provider=provider,
@@ -226,8 +302,9 @@ def _reserve_attempt(
             amount_cents=appointment.amount_cents,
             currency=appointment.currency,
             expires_at=expires_at,
+            provider_call_until=(lease := clock + provider_call_lease()),
         )
-        return session, False
+        return _Send(session, lease, _create_request(session, appointment, adapter))
 
 
 def payment_session_start(
@@ -236,79 +313,99 @@ def payment_session_start(
     """Start (or reuse) the payment session for an appointment with `provider`. Returns (session, created).
 
     Idempotent: double clicks, retries and parallel requests share one stored attempt and therefore one
-    idempotency key, so the provider creates exactly one session. A live session of the other method is
-    cancelled first. Raises Conflict (not payable), ProviderUnavailable (503) or ProviderFailed (502); on
-    provider failure the stored attempt stays, and a retry resends the same key and parameters.
+    idempotency key; one caller at a time holds the attempt's lease and talks to the provider (with no
+    transaction open), the others wait for its outcome, so the provider creates exactly one session. A
+    live session of the other method is stopped at its provider first. Raises Conflict (not payable),
+    ProviderUnavailable (503) or ProviderFailed (502); on provider failure the stored attempt stays, and a
+    retry resends the same key and parameters.
     """
     adapter = get_provider(provider)
-    now = now or timezone.now()
     try:
         uuid.UUID(str(appointment_id))
     except ValueError:
         raise NotFound("No appointment with this id.") from None
-    _cancel_unusable_live_session(uuid.UUID(str(appointment_id)), provider, now)
-    try:
-        session, ready = _reserve_attempt(appointment_id=appointment_id, provider=provider, now=now)
-    except IntegrityError:
-        # A parallel request stored the attempt between our read and write: take theirs.
-        session, ready = _reserve_attempt(appointment_id=appointment_id, provider=provider, now=now)
-    if ready:
-        return session, False
-
-    # Phase 2: one caller at a time talks to the provider for this attempt; the others then find it done.
-    with transaction.atomic():
-        appointment = appointment_lock(appointment_id=session.appointment_id)
-        session = PaymentSession.objects.select_for_update().get(pk=session.pk)
-        if session.status == PaymentStatus.OPEN:
-            return session, False  # a parallel caller created it while we waited for the lock
-        if session.status != PaymentStatus.CREATING:
-            # Closed between the phases (another method chosen, appointment cancelled, hold expired): a
-            # provider session made now would be a second way to pay.
-            raise Conflict(
-                "This payment attempt was closed meanwhile; please choose how to pay again.",
-                errors={"provider": [session.provider]},
-            )
-        _ensure_payable(appointment, timezone.now())
-        success_url, cancel_url = _return_urls(session, adapter)
-        request = CreateSessionRequest(
-            payment_session_id=str(session.id),
-            appointment_id=str(appointment.id),
-            idempotency_key=session.idempotency_key,
-            amount_cents=session.amount_cents,
-            currency=session.currency,
-            sku=appointment.service,
-            description=f"{appointment.service_name} with {appointment.practitioner}",
-            customer_email=appointment.client_email,
-            customer_name=appointment.client_name,
-            customer_state=appointment.client_state,
-            success_url=success_url,
-            cancel_url=cancel_url,
-            expires_at=session.expires_at,
-        )
-        refused: ProviderRejectedError | None = None
+    deadline = time.monotonic() + provider_call_lease().total_seconds()
+    while True:
         try:
-            state = adapter.create_session(request)
-        except ProviderUnavailableError as exc:
-            logger.warning(
-                "create failed: provider unavailable", extra=session_log_extra(session, error=exc.message)
+            attempt = _claim_attempt(
+                appointment_id=appointment_id, provider=provider, adapter=adapter, now=now or timezone.now()
             )
-            raise ProviderUnavailable() from exc
-        except ProviderRejectedError as exc:
-            # A refusal created nothing: close this attempt so a retry starts a fresh one (new key).
-            logger.error("create refused by provider", extra=session_log_extra(session, error=exc.message))
-            refused = exc
-            state = ProviderSession("", PaymentStatus.FAILED, "create_refused")
-        if refused is None and appointment.hold_expires_at < session.expires_at:
-            # The hold lasts as long as the payment page can be used.
-            appointment.hold_expires_at = session.expires_at
-            appointment.save(update_fields=["hold_expires_at", "updated_at"])
-        session = payment_session_apply_provider_state(
-            payment_session_id=session.id, state=state, source="create"
+        except IntegrityError:
+            # A parallel request stored an attempt between our read and write: look again.
+            if time.monotonic() >= deadline:
+                raise
+            continue
+        if isinstance(attempt, _Send):
+            return _create_at_provider(attempt, adapter), True
+        if attempt.action == "ready":
+            return attempt.session, False
+        if time.monotonic() >= deadline:
+            raise ProviderUnavailable("This payment is still being set up; please try again shortly.")
+        if attempt.action == "wait":
+            wait_for_release(partial(_lease_of, attempt.session.id), deadline=deadline)
+            continue
+        stopped = payment_session_cancel(payment_session=attempt.session)
+        if stopped.status in {PaymentStatus.PAID, PaymentStatus.PROCESSING}:
+            raise Conflict(
+                "A payment for this appointment has already been made.",
+                errors={"provider": [stopped.provider]},
+            )
+
+
+def _create_at_provider(attempt: _Send, adapter: PaymentProvider) -> PaymentSession:
+    """Phase 2: the provider call, with no transaction open and no row locked; then its answer applied."""
+    session, lease, request = attempt.session, attempt.lease, attempt.request
+    try:
+        state = adapter.create_session(request)
+    except ProviderUnavailableError as exc:
+        _release_lease(session.id, lease)  # a retry, or a caller waiting, resends the same key at once
+        logger.warning(
+            "create failed: provider unavailable", extra=session_log_extra(session, error=exc.message)
         )
-    if refused is not None:
-        raise ProviderFailed() from refused
+        raise ProviderUnavailable() from exc
+    except ProviderRejectedError as exc:
+        # A refusal created nothing: close this attempt so a retry starts a fresh one (new key).
+        logger.error("create refused by provider", extra=session_log_extra(session, error=exc.message))
+        payment_session_apply_provider_state(
+            payment_session_id=session.id,
+            state=ProviderSession("", PaymentStatus.FAILED, "create_refused"),
+            source="create",
+            release_lease=lease,
+        )
+        raise ProviderFailed() from exc
+    now = timezone.now()
+    # The hold lasts as long as the payment page can be used.
+    Appointment.objects.filter(pk=session.appointment_id, hold_expires_at__lt=session.expires_at).update(
+        hold_expires_at=session.expires_at, updated_at=now
+    )
+    if not payment_session_record_created(payment_session=session, state=state, now=now):
+        # Moved meanwhile (a webhook was faster, or the attempt was closed after its lease ran out): the
+        # full, monotonic apply under the locks decides.
+        session = payment_session_apply_provider_state(
+            payment_session_id=session.id, state=state, source="create", release_lease=lease
+        )
+        if state.status == PaymentStatus.OPEN and session.status in UNPAID_FINAL_STATUSES:
+            _stop_orphan_page(adapter, session, state.provider_session_id)
     logger.info("payment session created", extra=session_log_extra(session))
-    return session, True
+    return session
+
+
+def _stop_orphan_page(
+    adapter: PaymentProvider, session: PaymentSession, provider_session_id: str
+) -> NoReturn:
+    """The attempt was closed while its create call ran past its lease: the page the provider just made
+    must not stay payable. Stopped here (best effort; the appointment is flagged if that fails)."""
+    try:
+        adapter.cancel_session(provider_session_id)
+    except ProviderError as exc:
+        logger.error("orphan provider page not stopped", extra=session_log_extra(session, error=exc.message))
+        PaymentSession.objects.filter(pk=session.pk).update(
+            attention=f"Provider page {provider_session_id} made after this attempt closed: stop it by hand."
+        )
+    raise Conflict(
+        "This payment attempt was closed meanwhile; please choose how to pay again.",
+        errors={"provider": [session.provider]},
+    )
 
 
 def payment_session_sync(*, payment_session: PaymentSession) -> PaymentSession:

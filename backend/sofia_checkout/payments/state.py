@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -116,15 +117,63 @@ def _amount_differs(session: PaymentSession, state: ProviderSession) -> bool:
     )
 
 
+def payment_session_record_created(
+    *, payment_session: PaymentSession, state: ProviderSession, now: datetime | None = None
+) -> bool:
+    """The create call's usual answer (an open page, for the amount we asked) recorded in one conditional
+    UPDATE with no lock held: `creating` -> `open`, the provider's id and page, the lease cleared.
+
+    False when it does not apply as such (the session moved meanwhile, e.g. a webhook was faster or the
+    attempt was closed, or the answer needs the full checks): the caller then uses
+    `payment_session_apply_provider_state`. An open page changes nothing on the appointment.
+    """
+    if (
+        state.status != PaymentStatus.OPEN
+        or not state.provider_session_id
+        or state.our_payment_session_id not in {None, str(payment_session.id)}
+        or _amount_differs(payment_session, state)
+    ):
+        return False
+    now = now or timezone.now()
+    changes = {
+        "status": PaymentStatus.OPEN,
+        "provider_session_id": state.provider_session_id,
+        "redirect_url": state.redirect_url or payment_session.redirect_url,
+        "payment_reference": state.payment_reference or payment_session.payment_reference,
+        "provider_status": state.provider_status[:50],
+        "last_synced_at": now,
+        "provider_call_until": None,
+        "updated_at": now,
+    }
+    updated = PaymentSession.objects.filter(
+        pk=payment_session.pk, status=PaymentStatus.CREATING, provider_session_id=None
+    ).update(**changes)
+    if updated:
+        for name, value in changes.items():
+            setattr(payment_session, name, value)
+        logger.info(
+            "payment status changed",
+            extra=session_log_extra(
+                payment_session, source="create", previous=PaymentStatus.CREATING, status=PaymentStatus.OPEN
+            ),
+        )
+    return bool(updated)
+
+
 def payment_session_apply_provider_state(
-    *, payment_session_id: uuid.UUID | str, state: ProviderSession, source: str
+    *,
+    payment_session_id: uuid.UUID | str,
+    state: ProviderSession,
+    source: str,
+    release_lease: datetime | None = None,
 ) -> PaymentSession:
     """Apply a provider-reported state to our session and its appointment, once, under row locks.
 
     Used by webhooks, the return-page sync, the create call, cancel, refunds and the reconcile job.
     Monotonic: a status that would move backwards is recorded as the provider's raw status only. A paid
     state whose amount or currency differs from what we asked for is flagged and never confirms the
-    appointment.
+    appointment. `release_lease`: the provider-call lease the caller took (payments/leases.py), cleared in
+    the same write if it is still that one.
     """
     with transaction.atomic():
         appointment_id = PaymentSession.objects.values_list("appointment_id", flat=True).get(
@@ -174,5 +223,7 @@ def payment_session_apply_provider_state(
                     session, source=source, current=session.status, reported=state.status
                 ),
             )
+        if release_lease is not None and session.provider_call_until == release_lease:
+            session.provider_call_until = None
         session.save()
         return session

@@ -1,6 +1,7 @@
 """Replacing an attempt: switching method or replacing a session about to expire stops the old provider
 session first (refused while it may still take money); an attempt closed or cancelled half-way never leaves a
-payable link behind (respx-mocked providers)."""
+payable link behind (respx-mocked providers). A cancel or the reconcile job meeting a create call in flight:
+tests/concurrency/test_provider_calls_outside_transactions.py."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from sofia_checkout.appointments.models import Appointment, AppointmentStatus
-from sofia_checkout.payments import services
-from sofia_checkout.payments.cancellation import appointment_cancel
 from sofia_checkout.payments.models import PaymentSession
 from sofia_checkout.payments.services import payment_session_cancel
 from sofia_checkout.payments.statuses import PaymentStatus
@@ -122,28 +121,3 @@ def test_two_attempts_abandoned_before_creation_can_both_be_cancelled(
         assert response.status_code == 200, response.json()
     sessions = PaymentSession.objects.filter(appointment_id__in=[first["id"], second["id"]])
     assert {(s.status, s.provider_session_id) for s in sessions} == {(PaymentStatus.CANCELED, None)}
-
-
-@pytest.mark.parametrize("competitor", ["cancel_appointment", "expire_hold"])
-def test_an_attempt_closed_between_reserving_and_creating_never_reaches_the_provider(
-    api: APIClient, book: Any, stripe_mock: StripeMock, monkeypatch: pytest.MonkeyPatch, competitor: str
-) -> None:
-    """Phase 1 stored the attempt and let go of the lock; before phase 2 takes it again, the appointment is
-    cancelled or its hold expires. Creating a provider session now would leave a payable link behind."""
-    appointment = book()
-    stripe_mock.answer_create()
-    reserve = services._reserve_attempt
-
-    def reserve_then_compete(**kwargs: Any) -> Any:
-        reserved = reserve(**kwargs)
-        if competitor == "cancel_appointment":
-            appointment_cancel(appointment_id=appointment["id"])
-        else:
-            Appointment.objects.filter(pk=appointment["id"]).update(hold_expires_at=timezone.now())
-        return reserved
-
-    monkeypatch.setattr(services, "_reserve_attempt", reserve_then_compete)
-    response = start_payment(api, appointment["id"], "stripe")
-    assert response.status_code == 409
-    assert response.json()["code"] == "conflict"
-    assert stripe_mock.create.call_count == 0
