@@ -71,6 +71,7 @@ mkdir -p "$PROJECT_DIR"
 cp "$REPO/docker-compose.yml" "$REPO/$OVERRIDE" "$PROJECT_DIR/"
 ln -sfn "$REPO/backend" "$PROJECT_DIR/backend"
 ln -sfn "$REPO/frontend" "$PROJECT_DIR/frontend"
+ln -sfn "$REPO/deploy" "$PROJECT_DIR/deploy"
 rm -f "$PROJECT_DIR/.env"
 clean_env=(env -i "PATH=$PATH" "HOME=${HOME:-/root}" "LANG=C.UTF-8" "TMPDIR=$TMPDIR"
   "CONTAINERS_CONF=$CONTAINERS_CONF" "CONTAINERS_STORAGE_CONF=$CONTAINERS_STORAGE_CONF")
@@ -146,10 +147,11 @@ done
 : >"$WORK/compose.log"
 
 # --- 1. local base images ------------------------------------------------------------------------------
-# The images' bases first; PostgreSQL's is only needed at `up`, so it is made while the images build.
+# The images' bases first; PostgreSQL's and Redis's are only needed at `up`, so they are made while the
+# images build.
 step "base images"
 bash "$HERE/bases.sh" python node nginx
-setsid bash "$HERE/bases.sh" postgres >"$WORK/bases-postgres.log" 2>&1 &
+setsid bash "$HERE/bases.sh" postgres redis >"$WORK/bases-postgres.log" 2>&1 &
 POSTGRES_BASE_PID=$!
 
 # --- 2. the project's images -----------------------------------------------------------------------------
@@ -221,7 +223,7 @@ done
 step "compose up"
 if ! wait "$POSTGRES_BASE_PID"; then
   cat "$WORK/bases-postgres.log" >&2
-  die "the PostgreSQL base image could not be made"
+  die "the PostgreSQL or Redis base image could not be made"
 fi
 cat "$WORK/bases-postgres.log"
 python3 "$HERE/smoke.py" up "$CONFIG"
@@ -235,6 +237,11 @@ for service in backend frontend; do
     --filter "label=com.docker.compose.service=$service")" id -u)"
   [ "$uid" != "0" ] || die "the $service container runs as root"
 done
+# The replicas counted the flow's rate limits in the one Redis (DRF's throttle keys), not each in its memory.
+redis_keys="$(podman exec "$(podman ps --format '{{.Names}}' --filter "label=io.podman.compose.project=$PROJECT" \
+  --filter "label=com.docker.compose.service=redis")" redis-cli --scan --pattern '*throttle_*' | wc -l)"
+[ "$redis_keys" -gt 0 ] || die "no rate-limit counter in Redis after the flow: the replicas count alone"
+log "Redis holds $redis_keys rate-limit counters shared by the replicas"
 # A service that crashed and was restarted by its restart policy would hide behind a passing flow.
 for name in $(containers); do
   state="$(podman inspect --format '{{.State.Status}} {{.RestartCount}}' "$name")"

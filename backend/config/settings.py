@@ -178,7 +178,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [],
     # Rate limits key on the client address: with 0 proxies REMOTE_ADDR, and a client-sent X-Forwarded-For
     # is ignored (else anyone could dodge the limits); behind N proxies, the Nth address from the right.
-    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0),
+    "NUM_PROXIES": int(_str("TRUSTED_PROXY_COUNT", "0")),
     "DEFAULT_THROTTLE_RATES": {
         "booking": env.str("THROTTLE_BOOKING", default="30/min"),
         "payment_session": env.str("THROTTLE_PAYMENT_SESSION", default="60/min"),

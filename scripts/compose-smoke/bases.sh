@@ -10,10 +10,12 @@
 #                                                  nginx, uid 101, the same nginx.conf layout, wget)
 #   localhost/sofia-base/postgres:local            for postgres:16-alpine (the newest PostgreSQL of the
 #                                                  suite, an entrypoint honouring POSTGRES_*)
+#   localhost/sofia-base/redis:local               for redis:7-alpine (Debian's redis-server, user redis)
 #
 # A base is rebuilt only when its recipe changed (this file, the files beside it, the versions below) or it
 # is older than SMOKE_BASE_MAX_AGE_DAYS (security updates); otherwise the stored image is reused.
-# Needs root, mmdebstrap, podman, npm. Usage: bases.sh [--force] [python|node|nginx|postgres ...] (default: all)
+# Needs root, mmdebstrap, podman, npm. Usage: bases.sh [--force] [python|node|nginx|postgres|redis ...]
+# (default: all)
 # Environment: SMOKE_DEBIAN_MIRROR, SMOKE_DEBIAN_SECURITY_MIRROR, SMOKE_DEBIAN_SUITE (bookworm),
 # SMOKE_NODE_VERSION, SMOKE_NPM_VERSION, SMOKE_BASE_MAX_AGE_DAYS (14), SMOKE_CACHE (work files),
 # and podman's own CONTAINERS_* variables (set by compose-smoke.sh).
@@ -34,16 +36,17 @@ KINDS=()
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
-    python | node | nginx | postgres) KINDS+=("$arg") ;;
+    python | node | nginx | postgres | redis) KINDS+=("$arg") ;;
     *) echo "bases: unknown argument '$arg'" >&2; exit 2 ;;
   esac
 done
-[ ${#KINDS[@]} -gt 0 ] || KINDS=(python node nginx postgres)
+[ ${#KINDS[@]} -gt 0 ] || KINDS=(python node nginx postgres redis)
 
 export PYTHON_BASE=localhost/sofia-base/python:3.11-slim
 export NODE_BASE=localhost/sofia-base/node:20-slim
 export NGINX_BASE=localhost/sofia-base/nginx-unprivileged:local
 export POSTGRES_BASE=localhost/sofia-base/postgres:local
+export REDIS_BASE=localhost/sofia-base/redis:local
 
 log() { printf 'bases: %s\n' "$*"; }
 
@@ -186,6 +189,20 @@ build_postgres() {
     'STOPSIGNAL SIGINT' \
     'ENTRYPOINT ["docker-entrypoint.sh"]' \
     'CMD ["postgres"]'
+}
+
+build_redis() {
+  # Debian's redis-server (7.0 in bookworm); the compose file passes its options, as with the official image.
+  build_one "$REDIS_BASE" redis \
+    --include=redis-server \
+    --customize-hook="mkdir -p \"\$1\"/data && chroot \"\$1\" chown redis:redis /data \
+ && chroot \"\$1\" redis-server --version >/dev/null" \
+    -- \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    'WORKDIR /data' \
+    'USER redis' \
+    'EXPOSE 6379' \
+    'CMD ["redis-server", "--protected-mode", "no"]'
 }
 
 main() {

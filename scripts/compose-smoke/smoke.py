@@ -410,6 +410,22 @@ def check_spa_in_a_browser(spa: str, names: list[str]) -> None:
     say(f"SPA rendered in headless Chromium ({len(rendered.split())} words, {data})")
 
 
+def check_replicas(api: str, config: dict[str, Any]) -> None:
+    """Every backend replica the compose file names answers through the API's address (nginx spreads)."""
+    expected = {
+        str(service["environment"]["BACKEND_REPLICA_NAME"])
+        for service in config["services"].values()
+        if "BACKEND_REPLICA_NAME" in (service.get("environment") or {})
+    }
+    seen: dict[str, int] = {}
+    for _ in range(4 * len(expected)):
+        replica = expect(http("GET", api + "/api/config/"), 200).header("X-Backend-Replica")
+        seen[replica] = seen.get(replica, 0) + 1
+    if len(expected) < 2 or set(seen) != expected:
+        raise SmokeError(f"{api} should spread over the replicas {sorted(expected)}; answered by {seen}")
+    say(f"API at {api}: nginx spreads requests over {len(seen)} replicas {seen}")
+
+
 def choose_offering(api: str, origin: str, checkout_config: dict[str, Any]) -> tuple[str, str, str]:
     """(practitioner id, name, service slug) as the SPA would list them: /api/practitioners/ when the API has
     it, else /api/config/'s price table, else the seeded defaults."""
@@ -555,6 +571,7 @@ def flow(config: dict[str, Any]) -> None:
     )  # fmt: skip
     if preflight.header("Access-Control-Allow-Origin") != spa:
         raise SmokeError(f"CORS preflight from {spa} refused: {dict(preflight.headers)}")
+    check_replicas(api, config)
     checkout_config = expect(http("GET", api + "/api/config/", headers={"Origin": spa}), 200).json()
     providers = checkout_config.get("payment_providers") or ["stripe", "truemed"]
     for needed in ("stripe", "truemed"):

@@ -32,7 +32,8 @@ OFFICIAL_BASES = {
 ENV_EXAMPLE = REPO_DIR / ".env.example"
 # Set only inside the containers (not user settings, so not in .env.example): documented in docs/deploy.md.
 CONTAINER_ONLY = {"MIGRATE_ON_START", "WEB_CONCURRENCY", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
-SERVICES = {"db", "backend", "reconcile", "sandbox", "frontend", "mailpit"}
+SERVICES = {"db", "redis", "backend", "backend2", "api", "reconcile", "sandbox", "frontend", "mailpit"}
+API_NGINX_CONF = REPO_DIR / "deploy" / "nginx" / "api.conf"
 
 
 def env_example_names() -> set[str]:
@@ -100,7 +101,9 @@ def test_backend_runs_gunicorn_through_the_start_script_after_a_healthy_db(confi
     assert env["PAYMENTS_LIVE_MODE"] == "0"
     assert env["DATABASE_URL"].startswith("postgres://")
     assert "@db:5432/" in env["DATABASE_URL"]
-    assert {"localhost", "127.0.0.1", "backend"} <= set(env["DJANGO_ALLOWED_HOSTS"].split(","))
+    assert {"localhost", "127.0.0.1", "api", "backend", "backend2"} <= set(
+        env["DJANGO_ALLOWED_HOSTS"].split(",")
+    )
     assert "http://localhost:5173" in env["CORS_ALLOWED_ORIGINS"].split(",")
     assert env["FRONTEND_BASE_URL"] == "http://localhost:5173"
     assert env["STRIPE_API_BASE"] == "http://sandbox:8100/stripe"
@@ -108,7 +111,53 @@ def test_backend_runs_gunicorn_through_the_start_script_after_a_healthy_db(confi
     assert env["DJANGO_SECRET_KEY"].startswith("demo-only-")
     assert len(env["DJANGO_SECRET_KEY"]) >= 50
     assert "/api/ready/" in " ".join(backend["healthcheck"]["test"])
-    assert "8000:8000" in _ports(backend)
+    assert not _ports(backend)  # reached through the `api` nginx only
+
+
+def test_two_replicas_share_redis_behind_nginx_and_only_the_first_migrates(config: dict[str, Any]) -> None:
+    services = config["services"]
+    first, second = services["backend"], services["backend2"]
+    for key in ("image", "build", "command", "healthcheck"):
+        assert first[key] == second[key], key
+    assert first["environment"]["MIGRATE_ON_START"] == "1"
+    assert second["environment"]["MIGRATE_ON_START"] == "0"
+    assert second["depends_on"]["backend"]["condition"] == "service_healthy"  # migrated before it starts
+    assert not _ports(second)
+    names = {first["environment"]["BACKEND_REPLICA_NAME"], second["environment"]["BACKEND_REPLICA_NAME"]}
+    assert names == {"backend", "backend2"}
+    for service in (first, second, services["reconcile"]):
+        env = service["environment"]
+        assert env["REDIS_URL"] == "redis://redis:6379/0"
+        assert env["CACHE_URL"] == ""
+        assert env["TRUSTED_PROXY_COUNT"] == "1"  # nginx sets X-Forwarded-For to the client it saw
+        assert {k: v for k, v in env.items() if k not in {"MIGRATE_ON_START", "BACKEND_REPLICA_NAME"}} == {
+            k: v
+            for k, v in first["environment"].items()
+            if k in env and k not in {"MIGRATE_ON_START", "BACKEND_REPLICA_NAME"}
+        }
+    assert first["depends_on"]["redis"]["condition"] == "service_healthy"
+    redis_service = services["redis"]
+    assert redis_service["image"].startswith("redis:7")
+    assert "redis-cli" in redis_service["healthcheck"]["test"]
+    assert not _ports(redis_service)
+    api = services["api"]
+    assert api["image"] == "nginxinc/nginx-unprivileged:1.27-alpine"
+    assert "8000:8080" in _ports(api)
+    assert {name for name, dep in api["depends_on"].items() if dep["condition"] == "service_healthy"} == {
+        "backend",
+        "backend2",
+    }
+    volume = api["volumes"][0]
+    source, target = (
+        (volume["source"], volume["target"]) if isinstance(volume, dict) else volume.split(":")[:2]
+    )
+    assert Path(source) == API_NGINX_CONF
+    assert target == "/etc/nginx/conf.d/default.conf"
+    conf = API_NGINX_CONF.read_text()
+    assert "server backend:8000" in conf
+    assert "server backend2:8000" in conf
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf  # overwritten, never appended
+    assert "non_idempotent" not in conf  # a POST is never resent to the other replica
 
 
 def test_sandbox_and_frontend_ports_and_wiring(config: dict[str, Any]) -> None:
@@ -117,10 +166,8 @@ def test_sandbox_and_frontend_ports_and_wiring(config: dict[str, Any]) -> None:
     assert sandbox["command"] == ["bash", "scripts/start-sandbox.sh"]
     assert sandbox["environment"]["SANDBOX_HOST"] == "0.0.0.0"  # noqa: S104 - inside the container
     assert sandbox["environment"]["SANDBOX_PUBLIC_URL"] == "http://localhost:8100"
-    assert sandbox["environment"]["SANDBOX_STRIPE_WEBHOOK_URL"] == "http://backend:8000/api/webhooks/stripe/"
-    assert (
-        sandbox["environment"]["SANDBOX_TRUEMED_WEBHOOK_URL"] == "http://backend:8000/api/webhooks/truemed/"
-    )
+    assert sandbox["environment"]["SANDBOX_STRIPE_WEBHOOK_URL"] == "http://api:8080/api/webhooks/stripe/"
+    assert sandbox["environment"]["SANDBOX_TRUEMED_WEBHOOK_URL"] == "http://api:8080/api/webhooks/truemed/"
     assert "/_sandbox/health" in " ".join(sandbox["healthcheck"]["test"])
     assert "8100:8100" in _ports(sandbox)
     frontend = services["frontend"]
@@ -143,7 +190,7 @@ def test_a_dotenv_with_real_keys_switches_providers(tmp_path: Path) -> None:
     assert env["STRIPE_SECRET_KEY"] == "sk_test_realaccount"
     assert env["TRUEMED_API_BASE"] == "https://dev-api.truemed.com"
     assert env["DJANGO_SECRET_KEY"] == "a-real-one"
-    assert env["DJANGO_ALLOWED_HOSTS"] == "checkout.example.com,backend"
+    assert env["DJANGO_ALLOWED_HOSTS"] == "checkout.example.com,api,backend,backend2"
 
 
 def test_compose_variable_names_are_the_env_example_names() -> None:
@@ -208,7 +255,9 @@ def test_env_example_copied_to_dotenv_still_gives_a_working_compose(tmp_path: Pa
     assert backend["STRIPE_API_BASE"] == "http://sandbox:8100/stripe"
     sandbox = services["sandbox"]["environment"]
     assert sandbox["SANDBOX_HOST"] == "0.0.0.0"  # noqa: S104 - inside the container
-    assert sandbox["SANDBOX_STRIPE_WEBHOOK_URL"] == "http://backend:8000/api/webhooks/stripe/"
+    assert sandbox["SANDBOX_STRIPE_WEBHOOK_URL"] == "http://api:8080/api/webhooks/stripe/"
+    assert backend["REDIS_URL"] == "redis://redis:6379/0"
+    assert backend["TRUSTED_PROXY_COUNT"] == "1"  # .env.example leaves it empty: the compose default holds
 
 
 @pytest.mark.parametrize("source", ["config/settings.py", "provider_sandbox/config.py"])
@@ -361,7 +410,13 @@ def test_the_smoke_driver_starts_in_depends_on_order_with_the_compose_health_che
     config: dict[str, Any], tmp_path: Path
 ) -> None:
     smoke = _smoke_driver()
-    assert smoke.stages(config) == [["db", "mailpit", "sandbox"], ["backend"], ["frontend", "reconcile"]]
+    assert smoke.stages(config) == [
+        ["db", "mailpit", "redis", "sandbox"],
+        ["backend"],
+        ["backend2", "reconcile"],
+        ["api"],
+        ["frontend"],
+    ]
     argv, timeout = smoke.health_command(config["services"]["reconcile"])
     assert argv[:2] == ["/bin/sh", "-c"]
     assert "$(find /tmp/reconcile.ok" in argv[2]  # `$$` in the compose file is a literal `$`
