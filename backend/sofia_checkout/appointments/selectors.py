@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import DateField, IntegerField, Q, Value
 
 from sofia_checkout.appointments.models import (
     LIVE_APPOINTMENT_STATUSES,
@@ -75,6 +75,16 @@ def offering_lookup(
     """The offering a practitioner identifier and a service slug name, and the problem with each by field
     (a field given as None is not checked). Used by booking and by availability queries alike."""
     errors: dict[str, list[str]] = {}
+    if practitioner is not None and service is not None:
+        # The usual case in one query (a booking is on the hot path); the field at fault only when it fails.
+        offering = (
+            Offering.objects.select_related("service", "practitioner")
+            .filter(Q(practitioner_id=practitioner) | Q(practitioner__name=practitioner), service_id=service)
+            .filter(practitioner__active=True)
+            .first()
+        )
+        if offering is not None:
+            return offering, errors
     found = practitioner_find(identifier=practitioner) if practitioner is not None else None
     if practitioner is not None and found is None:
         errors["practitioner"] = ["Unknown practitioner."]
@@ -92,16 +102,28 @@ def practitioner_list() -> list[Practitioner]:
 
 
 def practitioner_schedule(*, practitioner: Practitioner, first_day: date, last_day: date) -> Schedule:
+    """Weekly hours and the date overrides of first_day..last_day, read in one query (UNION ALL): a weekly
+    row has a weekday and no date, an override a date (and no times for a day off)."""
+    # (no ORDER BY inside a compound statement: SQLite refuses it, and the order does not matter here)
+    weekly_rows = (
+        WorkingHours.objects.filter(practitioner=practitioner)
+        .order_by()
+        .values_list("weekday", "start_time", "end_time", Value(None, output_field=DateField()))
+    )
+    override_rows = (
+        DateOverride.objects.filter(practitioner=practitioner, date__gte=first_day, date__lte=last_day)
+        .order_by()
+        .values_list(Value(None, output_field=IntegerField()), "start_time", "end_time", "date")
+    )
     weekly: dict[int, list[Interval]] = {}
-    for hours in WorkingHours.objects.filter(practitioner=practitioner):
-        weekly.setdefault(hours.weekday, []).append((hours.start_time, hours.end_time))
     overrides: dict[date, list[Interval]] = {}
-    for override in DateOverride.objects.filter(
-        practitioner=practitioner, date__gte=first_day, date__lte=last_day
-    ):
-        day = overrides.setdefault(override.date, [])
-        if override.start_time is not None and override.end_time is not None:
-            day.append((override.start_time, override.end_time))
+    for weekday, start, end, day in weekly_rows.union(override_rows, all=True):
+        if day is None:
+            weekly.setdefault(weekday, []).append((start, end))
+            continue
+        intervals = overrides.setdefault(day, [])
+        if start is not None and end is not None:
+            intervals.append((start, end))
     return Schedule(zone=ZoneInfo(practitioner.time_zone), weekly=weekly, overrides=overrides)
 
 

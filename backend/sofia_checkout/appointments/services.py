@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from sofia_checkout.appointments.access import access_token_for, access_token_hash
@@ -88,6 +89,11 @@ def _overlaps(offering: Offering, start: datetime, exclude: uuid.UUID | None = N
     return busy.overlaps(start, start + visit.blocks)
 
 
+def _checked_in_python() -> bool:
+    """Whether our own check must refuse overlapping visits: no exclusion constraint (not PostgreSQL)."""
+    return connection.vendor != "postgresql"
+
+
 def appointment_create(
     *,
     practitioner: str,
@@ -117,8 +123,12 @@ def appointment_create(
     start = appointment_time.astimezone(UTC)
     visit = _visit(offering)
     try:
-        with transaction.atomic():
-            if _overlaps(offering, start):
+        # On PostgreSQL the exclusion constraint alone decides: one INSERT, atomic by itself (a savepoint only
+        # inside a caller's transaction, so a refusal does not break it). SQLite has no such constraint:
+        # the check runs inside the immediate (serialized) transaction.
+        alone = not _checked_in_python() and not connection.in_atomic_block
+        with nullcontext() if alone else transaction.atomic():
+            if _checked_in_python() and _overlaps(offering, start):
                 raise Conflict("This time is already booked.", errors=_OVERLAP)
             appointment = Appointment(
                 practitioner=offering.practitioner,

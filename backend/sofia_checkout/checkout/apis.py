@@ -94,7 +94,9 @@ class AppointmentCreateApi(APIView):
             raise ValidationFailed(errors={**domain_errors, **serializer.errors})
         appointment = appointment_create(**serializer.validated_data)
         # The only answer that carries the token: afterwards it is only ever derived for the patient's email.
-        data = {**appointment_data(appointment), "access_token": access_token_for(appointment)}
+        # Just booked: no payment session to look up yet.
+        shown = AppointmentOutputSerializer(appointment, context={"latest_payment_session": None}).data
+        data = {**shown, "access_token": access_token_for(appointment)}
         response = Response(data, status=201)
         patch_cache_control(response, no_store=True)
         return response

@@ -1,4 +1,4 @@
-"""Query counts per endpoint do not grow with the data (no N+1)."""
+"""Query counts per endpoint do not grow with the data (no N+1), and the hot writes stay within budget."""
 
 # ruff: noqa: B023 - each lambda runs inside its own loop iteration
 
@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from sofia_checkout.payments.models import PaymentSession
+from testing.booking import booking, slot
 from testing.flows import send_stripe_webhook
 from testing.provider_mocks import StripeMock, stripe_event, stripe_session
 
@@ -58,3 +59,40 @@ def test_endpoint_query_counts_are_constant(api: APIClient, book: Any, stripe_mo
         assert len(set(counts)) == 1, (name, counts)
     assert measured["get"][0] <= 2
     assert measured["repeat"][0] <= 6
+
+
+# Issue 13's budgets for the two hot writes, counted as the database sees them.
+BOOKING_BUDGET, NEW_SESSION_BUDGET = 4, 8
+_TRANSACTION_CONTROL = ("BEGIN", "COMMIT")
+
+
+def round_trips(ctx: CaptureQueriesContext) -> list[str]:
+    """Every statement on PostgreSQL (BEGIN and COMMIT are round trips too); on SQLite, an in-process
+    library, BEGIN IMMEDIATE and COMMIT are plain calls and not counted."""
+    statements = [query["sql"] for query in ctx.captured_queries]
+    if connection.vendor == "postgresql":
+        return statements
+    return [sql for sql in statements if not sql.startswith(_TRANSACTION_CONTROL)]
+
+
+@pytest.mark.django_db(transaction=True)  # real transactions: no test savepoints in the counts
+@pytest.mark.postgres
+def test_booking_and_a_new_payment_session_stay_within_their_query_budgets(
+    api: APIClient, stripe_mock: StripeMock
+) -> None:
+    stripe_mock.answer_create(fresh_ids=True)
+    for hours in (30, 31):
+        with CaptureQueriesContext(connection) as booking_queries:
+            booked = api.post(
+                "/api/appointments/", booking(appointment_time=slot(hours=hours)), format="json"
+            )
+        assert booked.status_code == 201, booked.json()
+        with CaptureQueriesContext(connection) as session_queries:
+            started = api.post(
+                f"/api/appointments/{booked.json()['id']}/payment-sessions/",
+                {"provider": "stripe"},
+                format="json",
+            )
+        assert started.status_code == 201, started.json()
+        assert len(round_trips(booking_queries)) <= BOOKING_BUDGET, round_trips(booking_queries)
+        assert len(round_trips(session_queries)) <= NEW_SESSION_BUDGET, round_trips(session_queries)
