@@ -92,7 +92,8 @@ compose-smoke: system-deps ## docker-compose.yml for real under podman: both ima
 test: system-deps setup lint typecheck check-migrations check-schema test-backend test-backend-postgres test-frontend e2e compose-smoke ## Everything CI runs
 	@echo "make test: all checks passed"
 
-bench: $(BACKEND_STAMP) ## Benchmarks (print figures)
+bench: $(BACKEND_STAMP) $(FRONTEND_STAMP) ## Benchmarks (print figures); last, the issue-13 table over HTTP (PostgreSQL, Redis, wrk)
 	cd backend && .venv/bin/python ../bench/payment_session_bench.py
 	cd backend && .venv/bin/python ../bench/sandbox_roundtrip_bench.py
 	cd backend && .venv/bin/python ../bench/availability_bench.py
+	cd backend && .venv/bin/python ../bench/http_bench.py
