@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "sofia_checkout.appointments",
     "sofia_checkout.payments",
     "sofia_checkout.checkout",
+    "sofia_checkout.notifications",
 ]
 
 MIDDLEWARE = [

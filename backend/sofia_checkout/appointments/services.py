@@ -23,6 +23,7 @@ from sofia_checkout.appointments.selectors import (
     offering_lookup,
     practitioner_schedule,
 )
+from sofia_checkout.appointments.signals import appointment_rescheduled
 from sofia_checkout.appointments.us_states import US_STATE_CODES
 from sofia_checkout.core.errors import Conflict, ValidationFailed
 
@@ -182,6 +183,7 @@ def appointment_reschedule(
         if _overlaps(offering, start, exclude=appointment.pk):
             raise Conflict("This time is already booked.", errors=_OVERLAP)
         visit = _visit(offering)
+        previous_time = appointment.appointment_time
         appointment.appointment_time = start
         appointment.ends_at = start + visit.duration
         appointment.blocked_until = start + visit.blocks
@@ -190,5 +192,9 @@ def appointment_reschedule(
                 appointment.save(update_fields=["appointment_time", "ends_at", "blocked_until", "updated_at"])
         except IntegrityError:
             raise Conflict("This time is already booked.", errors=_OVERLAP) from None
+        if start != previous_time:
+            appointment_rescheduled.send(
+                sender=Appointment, appointment=appointment, previous_time=previous_time
+            )
     logger.info("appointment rescheduled", extra={"appointment_id": str(appointment.id)})
     return appointment

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from sofia_checkout.appointments.models import RELEASED_APPOINTMENT_STATUSES, Appointment, AppointmentStatus
@@ -35,6 +36,11 @@ from sofia_checkout.payments.statuses import LIVE_PAYMENT_STATUSES, MONEY_TAKEN_
 
 logger = logging.getLogger(__name__)
 
+# Sent at the end of every pass (kwargs: now) so other apps do their periodic work in the same job (the
+# notifications outbox resends due emails). A receiver answers a dict of counts for the report; one that
+# raises is reported and never stops the pass.
+reconcile_pass_finished = Signal()
+
 
 @dataclass
 class ReconcileReport:
@@ -45,6 +51,7 @@ class ReconcileReport:
     refunds_made: int = 0
     refunds_rechecked: int = 0
     rejected_webhooks_purged: int = 0
+    others: dict[str, int] = field(default_factory=dict)  # counts answered by reconcile_pass_finished
     errors: list[str] = field(default_factory=list)
 
 
@@ -272,4 +279,9 @@ def payments_reconcile(*, now: datetime | None = None) -> ReconcileReport:
     refund_owed_money(report=report)
     recheck_refunds(now=now, report=report)
     purge_rejected_webhooks(now=now, report=report)
+    for receiver, answer in reconcile_pass_finished.send_robust(sender=ReconcileReport, now=now):
+        if isinstance(answer, Exception):
+            report.errors.append(f"{getattr(receiver, '__qualname__', receiver)}: {type(answer).__name__}")
+        elif isinstance(answer, dict):
+            report.others.update(answer)
     return report

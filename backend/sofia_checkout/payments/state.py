@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from sofia_checkout.appointments.models import Appointment, AppointmentStatus
 from sofia_checkout.appointments.selectors import appointment_lock
+from sofia_checkout.appointments.signals import appointment_status_changed
 from sofia_checkout.payments.models import PaymentSession
 from sofia_checkout.payments.providers.base import ProviderSession
 from sofia_checkout.payments.statuses import PaymentStatus, can_transition
@@ -64,8 +65,18 @@ def session_log_extra(session: PaymentSession, **more: object) -> dict[str, obje
     }
 
 
-def appointment_set_status(appointment: Appointment, new: AppointmentStatus, *, reason: str) -> None:
-    """Move a locked appointment to `new` and save it; IllegalTransitionError if the table forbids it."""
+def appointment_set_status(
+    appointment: Appointment,
+    new: AppointmentStatus,
+    *,
+    reason: str,
+    payment_session: PaymentSession | None = None,
+) -> None:
+    """Move a locked appointment to `new` and save it; IllegalTransitionError if the table forbids it.
+
+    Announces the change (appointments.signals) inside the same transaction: the notifications outbox
+    stores its message with it. `payment_session`: the session whose new status caused the change.
+    """
     current = AppointmentStatus(appointment.status)
     if new == current:
         return
@@ -76,6 +87,14 @@ def appointment_set_status(appointment: Appointment, new: AppointmentStatus, *, 
     logger.info(
         "appointment status changed",
         extra={"appointment_id": str(appointment.id), "previous": current, "status": new, "reason": reason},
+    )
+    appointment_status_changed.send(
+        sender=Appointment,
+        appointment=appointment,
+        previous=current,
+        status=new,
+        reason=reason,
+        payment_session=payment_session,
     )
 
 
@@ -105,7 +124,7 @@ def _follow_payment(appointment: Appointment, session: PaymentSession, status: P
     if new is None:
         appointment.save(update_fields=["attention", "updated_at"])
     else:
-        appointment_set_status(appointment, new, reason=f"payment {status}")
+        appointment_set_status(appointment, new, reason=f"payment {status}", payment_session=session)
 
 
 def _amount_differs(session: PaymentSession, state: ProviderSession) -> bool:

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from sofia_checkout.appointments.models import Appointment
 from sofia_checkout.payments.models import PaymentSession, WebhookEvent
 from testing.flows import start_payment, started
+from testing.mail import point_django_at
 from testing.parallel import in_parallel
 from testing.patient import PatientClient
 from tests.contract.helpers import Sandbox, start_sandbox, stop_sandbox
@@ -197,3 +198,22 @@ def test_truemed_signed_webhooks(
         )
     finally:
         stop_sandbox(signed)
+
+
+def test_a_paid_booking_emails_the_patient_through_the_sandboxs_mail_sink(
+    use_sandbox: Sandbox, api: APIClient, book: Any, settings: Any
+) -> None:
+    """As in `make run`: the backend speaks SMTP to the sandbox process, the demo reads /_sandbox/emails."""
+    point_django_at(settings, use_sandbox.smtp_port)
+    appointment = book()
+    complete(use_sandbox, started(api, appointment, "stripe"), "paid")
+    assert status_of(appointment) == "confirmed"
+
+    emails = use_sandbox.control("GET", "/emails.json")["emails"]
+    assert [(e["to"], e["subject"].split(":")[0]) for e in emails] == [
+        ([appointment["client_email"]], "Your appointment is confirmed")
+    ]
+    link = f"/appointments/{appointment['id']}/manage#token={appointment['access_token']}"
+    assert link in emails[0]["text"]
+    assert [a["filename"] for a in emails[0]["attachments"]] == ["appointment.ics"]
+    assert use_sandbox.control("DELETE", "/emails.json") == {"emails": []}
