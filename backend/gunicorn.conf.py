@@ -16,7 +16,10 @@ def _env(name: str, default: str) -> str:
 # The image sets HOST=0.0.0.0 (the container's network is the boundary); on a bare host keep 127.0.0.1.
 bind = f"{_env('HOST', '127.0.0.1')}:{_env('PORT', '8000')}"
 workers = int(_env("WEB_CONCURRENCY", "2"))
-threads = int(_env("GUNICORN_THREADS", "4"))
+# Many threads per worker (docs/decisions/0008): a request waiting on a provider holds no transaction, no
+# lock and no database connection (pooled, handed back meanwhile), only its thread, so 32 x 2 requests can
+# wait on providers at once while the database pool (DB_POOL_MAX_SIZE per worker) serves the short queries.
+threads = int(_env("GUNICORN_THREADS", "32"))
 worker_class = "gthread"
 # A request is bounded by the provider calls (PROVIDER_TIMEOUT_SECONDS=10, retried reads): 30 s covers it.
 timeout = int(_env("GUNICORN_TIMEOUT", "30"))

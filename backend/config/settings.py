@@ -107,8 +107,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    _pool_max = env.int("DB_POOL_MAX_SIZE", default=10)
+    if _pool_max > 0:
+        # One bounded pool per process (psycopg_pool through Django 5.2), shared by its threads. A request
+        # hands its connection back while it waits on a provider (sofia_checkout/core/db.py), so the pool is
+        # bounded by database work, not by requests in flight (docs/decisions/0008). A pool rules out
+        # persistent connections (CONN_MAX_AGE 0); health checks run when a connection is taken.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(env.int("DB_POOL_MIN_SIZE", default=2), _pool_max),
+            "max_size": _pool_max,
+            # How long a request waits for a free connection before it fails.
+            "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0),
+        }
+    else:
+        DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

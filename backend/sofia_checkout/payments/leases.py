@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from sofia_checkout.core.db import release_connection_while_waiting
+
 
 def provider_call_lease() -> timedelta:
     """How long one caller may take over a provider call: every try with its timeout, plus a margin."""
@@ -36,6 +38,7 @@ def wait_for_release(read_lease: Callable[[], datetime | None], *, deadline: flo
     while time.monotonic() < deadline:
         if not lease_held(read_lease()):
             return True
+        release_connection_while_waiting()
         time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         pause = min(pause * 1.5, 0.2)
     return not lease_held(read_lease())

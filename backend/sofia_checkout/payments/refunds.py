@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from sofia_checkout.appointments.models import RELEASED_APPOINTMENT_STATUSES, Appointment
 from sofia_checkout.appointments.selectors import appointment_lock
+from sofia_checkout.core.db import release_connection_while_waiting
 from sofia_checkout.core.errors import DomainError, ProviderFailed, ProviderUnavailable
 from sofia_checkout.payments.leases import provider_call_lease
 from sofia_checkout.payments.models import PaymentSession, Refund, RefundStatus
@@ -87,6 +88,7 @@ def _wait_for_outcome(refund: Refund) -> Refund:
         refund.refresh_from_db()
         if refund.status != RefundStatus.PENDING or refund.sending_until is None:
             return refund
+        release_connection_while_waiting()
         time.sleep(0.05)
     raise ProviderUnavailable("A refund for this payment is still being made; please try again shortly.")
 
@@ -155,6 +157,7 @@ def _record(refund: Refund, result: RefundResult) -> Refund:
 def _send(refund: Refund) -> Refund:
     session = PaymentSession.objects.get(pk=refund.payment_session_id)
     adapter = get_provider(session.provider)
+    release_connection_while_waiting()
     try:
         result = adapter.refund(
             RefundRequest(

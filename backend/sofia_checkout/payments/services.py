@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from sofia_checkout.appointments.models import RELEASED_APPOINTMENT_STATUSES, Appointment, AppointmentStatus
 from sofia_checkout.appointments.selectors import appointment_lock
+from sofia_checkout.core.db import release_connection_while_waiting
 from sofia_checkout.core.errors import Conflict, NotFound, ProviderFailed, ProviderUnavailable
 from sofia_checkout.payments.leases import lease_held, provider_call_lease, wait_for_release
 from sofia_checkout.payments.models import PaymentSession
@@ -181,6 +182,7 @@ def payment_session_cancel(*, payment_session: PaymentSession) -> PaymentSession
     if lease is None:
         return session
     adapter = get_provider(session.provider)
+    release_connection_while_waiting()
     try:
         state = adapter.cancel_session(session.provider_session_id or "")
     except ProviderUnavailableError as exc:
@@ -355,6 +357,7 @@ def payment_session_start(
 def _create_at_provider(attempt: _Send, adapter: PaymentProvider) -> PaymentSession:
     """Phase 2: the provider call, with no transaction open and no row locked; then its answer applied."""
     session, lease, request = attempt.session, attempt.lease, attempt.request
+    release_connection_while_waiting()
     try:
         state = adapter.create_session(request)
     except ProviderUnavailableError as exc:
@@ -416,6 +419,7 @@ def payment_session_sync(*, payment_session: PaymentSession) -> PaymentSession:
     if not payment_session.provider_session_id:
         return payment_session
     adapter = get_provider(payment_session.provider)
+    release_connection_while_waiting()
     try:
         state = adapter.retrieve_session(payment_session.provider_session_id)
     except ProviderUnavailableError as exc:
