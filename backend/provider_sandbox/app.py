@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route
 from provider_sandbox import control
 from provider_sandbox.config import SandboxConfig
 from provider_sandbox.faults import ErrorBody, FaultInjection
+from provider_sandbox.limiting import LimitedApi, RateLimiting
 from provider_sandbox.mail import pages as mail_pages
 from provider_sandbox.mail.mailbox import Mailbox
 from provider_sandbox.store import SandboxState
@@ -39,6 +40,11 @@ FAULTED_APIS: dict[str, ErrorBody] = {
     "/stripe/v1/": lambda state: stripe_errors.injected_error_body(),
     "/truemed/payments/": lambda state: truemed_errors.injected_error_body(state.switches.truemed.error_body),
 }
+# Request limits apply to the same paths, counted per endpoint and per provider (docs/sandbox.md).
+LIMITED_APIS = (
+    LimitedApi("stripe", "/stripe", "/stripe/v1/", stripe_errors.rate_limited),
+    LimitedApi("truemed", "/truemed", "/truemed/payments/", truemed_errors.rate_limited),
+)
 
 
 async def _index(request: Request) -> Response:
@@ -89,7 +95,10 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             Mount("/stripe", app=stripe_api.router()),
             Mount("/truemed", app=truemed_api.router()),
         ],
-        middleware=[Middleware(FaultInjection, state=state, apis=FAULTED_APIS)],
+        middleware=[
+            Middleware(RateLimiting, state=state, apis=LIMITED_APIS),
+            Middleware(FaultInjection, state=state, apis=FAULTED_APIS),
+        ],
         exception_handlers={404: _not_found},
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,

@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 TruemedWebhookMode = Literal["legacy", "signed"]
 AmountDetailsMode = Literal["strict", "lenient"]
@@ -122,6 +122,52 @@ def check_event_type(value: object) -> str:
 
 
 @dataclass(frozen=True)
+class ProviderLimits:
+    """Requests per second for one provider: all its API calls together, and each endpoint (0: no limit).
+
+    Defaults: Stripe's documented sandbox figures (https://docs.stripe.com/rate-limits): 25 operations a
+    second per account, 25 a second per endpoint unless documented otherwise. Truemed publishes none: the
+    same figures, configurable (docs/sandbox.md)."""
+
+    global_per_second: int = 25
+    endpoint_per_second: int = 25
+    # Endpoints with their own limit, by endpoint_name().
+    endpoints: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        values = [self.global_per_second, self.endpoint_per_second, *self.endpoints.values()]
+        if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in values):
+            raise ConfigError("rate limits are whole numbers of requests per second, 0 for none")
+
+    def for_endpoint(self, endpoint: str) -> int:
+        return self.endpoints.get(endpoint, self.endpoint_per_second)
+
+    def changed(self, changes: object) -> ProviderLimits:
+        """A copy with `{"global_per_second", "endpoint_per_second", "endpoints": {name: n}}` applied."""
+        if not isinstance(changes, dict):
+            raise ConfigError("a provider's rate limits are an object")
+        unknown = sorted(set(changes) - {"global_per_second", "endpoint_per_second", "endpoints"})
+        if unknown:
+            raise ConfigError(f"unknown rate limit setting {unknown[0]!r}")
+        endpoints = changes.get("endpoints", self.endpoints)
+        if not isinstance(endpoints, dict):
+            raise ConfigError("endpoints is an object of endpoint: requests per second")
+        return replace(
+            self,
+            global_per_second=changes.get("global_per_second", self.global_per_second),
+            endpoint_per_second=changes.get("endpoint_per_second", self.endpoint_per_second),
+            endpoints={str(k): v for k, v in endpoints.items()},
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "global_per_second": self.global_per_second,
+            "endpoint_per_second": self.endpoint_per_second,
+            "endpoints": dict(self.endpoints),
+        }
+
+
+@dataclass(frozen=True)
 class Switches:
     """Provider behaviours a test may switch while the sandbox runs (`POST /_sandbox/config`); a reset goes
     back to the start-up values (SandboxConfig.switches)."""
@@ -174,6 +220,10 @@ class SandboxConfig:
     # stripe_refund_outcome pending_then_*: seconds a refund stays pending before it settles.
     refund_settle_seconds: float = 1.0
     switches: Switches = field(default_factory=Switches)
+    # Request limits per provider (rate_limits.py enforces them); a reset goes back to these.
+    rate_limits: dict[str, ProviderLimits] = field(
+        default_factory=lambda: {"stripe": ProviderLimits(), "truemed": ProviderLimits()}
+    )
 
     def __post_init__(self) -> None:
         if self.truemed_webhook_mode not in {"legacy", "signed"}:
@@ -247,6 +297,15 @@ class SandboxConfig:
         switches = Switches(
             stripe_refund_outcome=refund_outcome, truemed_event_type=event_type, truemed=assumptions
         )
+        rate_limits = {
+            provider: ProviderLimits(
+                global_per_second=number(f"SANDBOX_{provider.upper()}_RATE_LIMIT", limits.global_per_second),
+                endpoint_per_second=number(
+                    f"SANDBOX_{provider.upper()}_ENDPOINT_RATE_LIMIT", limits.endpoint_per_second
+                ),
+            )
+            for provider, limits in defaults.rate_limits.items()
+        }
         try:
             return cls(
                 host=host,
@@ -271,6 +330,7 @@ class SandboxConfig:
                     "SANDBOX_WEBHOOK_MAX_ATTEMPTS", defaults.webhook_max_attempts, minimum=1
                 ),
                 switches=switches,
+                rate_limits=rate_limits,
             )
         except ConfigError:
             raise

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from provider_sandbox.config import ConfigError, Switches, check_event_type, check_faults
+from provider_sandbox.config import ConfigError, ProviderLimits, Switches, check_event_type, check_faults
 from provider_sandbox.events import WebhookEvent
 from provider_sandbox.store import SandboxState, state_of
 from provider_sandbox.validation import json_object
@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 DELIVERY_MODES = ("in_order", "reversed", "none")
 FAULT_SETTINGS = frozenset({"latency_ms", "error_rate", "timeout_rate", "timeout_seconds"})
 SWITCH_SETTINGS = frozenset({"stripe_refund_outcome", "truemed_event_type", "truemed_assumptions"})
+LIMIT_SETTINGS = frozenset({"rate_limits"})
 
 
 class ControlError(Exception):
@@ -202,8 +203,27 @@ async def get_config(request: Request) -> Response:
             "webhook_max_attempts": config.webhook_max_attempts,
             "held_requests": state.held_requests,
             **state.switches.as_dict(),
+            "rate_limits": {name: limits.as_dict() for name, limits in state.rate_limiter.limits.items()},
         }
     )
+
+
+def _rate_limits(body: dict[str, Any], current: dict[str, ProviderLimits]) -> dict[str, ProviderLimits]:
+    """The limits after a config call: `{"rate_limits": {"stripe": {"global_per_second": 5}}}` changes
+    only what it names."""
+    changes = body.get("rate_limits", {})
+    if not isinstance(changes, dict):
+        raise ControlError(400, "validation_error", "rate_limits must be an object of provider: limits")
+    unknown = sorted(set(changes) - set(current))
+    if unknown:
+        raise ControlError(400, "validation_error", f"No such provider: {unknown[0]}")
+    try:
+        return {
+            name: limits.changed(changes[name]) if name in changes else limits
+            for name, limits in current.items()
+        }
+    except ConfigError as exc:
+        raise ControlError(400, "validation_error", str(exc)) from exc
 
 
 def _switches(body: dict[str, Any], current: Switches) -> Switches:
@@ -234,7 +254,7 @@ def _number(body: dict[str, Any], name: str, current: float) -> float:
 async def set_config(request: Request) -> Response:
     state = state_of(request)
     body = await read_body(request)
-    unknown = sorted(set(body) - FAULT_SETTINGS - SWITCH_SETTINGS)
+    unknown = sorted(set(body) - FAULT_SETTINGS - SWITCH_SETTINGS - LIMIT_SETTINGS)
     if unknown:
         raise ControlError(400, "validation_error", f"Unknown setting: {unknown[0]}")
     latency = _number(body, "latency_ms", state.faults.latency_ms)
@@ -251,12 +271,23 @@ async def set_config(request: Request) -> Response:
         raise ControlError(400, "validation_error", str(exc)) from exc
     # Validate everything before changing anything: a refused call changes nothing.
     switches = _switches(body, state.switches)
+    limits = _rate_limits(body, state.rate_limiter.limits)
     state.switches = switches
+    state.rate_limiter.limits = limits
     faults = state.faults
     faults.latency_ms, faults.error_rate, faults.timeout_rate = int(latency), error_rate, timeout_rate
     faults.timeout_seconds = timeout_seconds
     logger.info("control: faults now %s, behaviours %s", faults.as_dict(), switches.as_dict())
     return await get_config(request)
+
+
+async def stats(request: Request) -> Response:
+    """What each provider API accepted and refused: totals, per second, and the most accepted within any one
+    second, per endpoint and per provider (`global`). DELETE clears the counts (not the limits)."""
+    limiter = state_of(request).rate_limiter
+    if request.method == "DELETE":
+        limiter.clear()
+    return JSONResponse(limiter.stats())
 
 
 async def reset(request: Request) -> Response:
@@ -307,6 +338,7 @@ def routes(providers: Sequence[ProviderControl]) -> list[Route]:
         Route("/_sandbox/config", handled(set_config), methods=["POST"]),
         Route("/_sandbox/sessions", handled(sessions), methods=["GET"]),
         Route("/_sandbox/webhooks", handled(webhooks), methods=["GET"]),
+        Route("/_sandbox/stats.json", handled(stats), methods=["GET", "DELETE"]),
         *(route for provider in providers for route in provider.routes),
         Route("/_sandbox/{provider:str}/sessions/{session_id}/replay", handled(replay), methods=["POST"]),
     ]

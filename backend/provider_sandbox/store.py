@@ -25,6 +25,7 @@ import httpx
 from starlette.requests import Request
 
 from provider_sandbox.config import SandboxConfig, Switches
+from provider_sandbox.rate_limits import RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class SandboxState:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     held_requests: int = 0
+    # Request limits in force and what was accepted/refused (rate_limits.py); set from config below.
+    rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter({}))
     # Set on reset so that requests held back by an injected timeout are released at once.
     hang_release: asyncio.Event | None = None
     _http: httpx.AsyncClient | None = None
@@ -84,6 +87,7 @@ class SandboxState:
     def __post_init__(self) -> None:
         self.faults = _faults_from(self.config)
         self.switches = self.config.switches
+        self.rate_limiter = RateLimiter(dict(self.config.rate_limits))
 
     def store(self, kind: type[Store]) -> Store:
         """The records of one provider (its store class), made on first use."""
@@ -155,6 +159,7 @@ class SandboxState:
             store.clear()
         self.creates_per_idempotency_key.clear()
         self.deliveries.clear()
+        self.rate_limiter = RateLimiter(dict(self.config.rate_limits))
 
     async def close(self) -> None:
         await self.cancel_background()

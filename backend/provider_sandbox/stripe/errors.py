@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from provider_sandbox.ids import stripe_id
+
 DOC_URL = "https://stripe.com/docs/error-codes/"
 
 
@@ -61,3 +63,15 @@ def no_such(
     return StripeApiError(
         status, message, code="resource_missing", param=param, validation=sandbox_supports is not None
     )
+
+
+def rate_limited(state: object, retry_after: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """The 429 of a request over a limit (SDK: stripe.RateLimitError). Stripe documents no retry hint for
+    it (no Retry-After, and Stripe-Should-Retry is only documented in general), so none is sent: clients
+    back off on their own (https://docs.stripe.com/rate-limits#handling-limiting-gracefully)."""
+    message = (
+        "Request rate limit exceeded. You can learn more about rate limits here "
+        "https://stripe.com/docs/rate-limits."
+    )
+    body = StripeApiError(429, message, code="rate_limit").body()
+    return body, {"Request-Id": stripe_id("req_", 14)}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
+from provider_sandbox.store import SandboxState
+
 
 class TruemedError(Exception):
     def __init__(self, status: int, error: str, message: str) -> None:
@@ -43,3 +45,10 @@ def invalid(name: str, why: str) -> TruemedError:
 def key_reused(message: str) -> TruemedError:
     # choice: the docs say "same key -> same session" only; a changed body is refused.
     return TruemedError(400, "IdempotencyKeyReused", message)
+
+
+def rate_limited(state: SandboxState, retry_after: int) -> tuple[dict[str, str], dict[str, str]]:
+    """The 429 of a request over a limit. Truemed documents no limits: the enum and the standard
+    Retry-After header (RFC 9110) are our choices (docs/sandbox.md)."""
+    error = TruemedError(429, "RateLimited", "Too many requests: retry after the time in Retry-After")
+    return error.body(state.switches.truemed.error_body), {"Retry-After": str(retry_after)}
