@@ -291,6 +291,35 @@ SANDBOX_BASE_URL = _str("SANDBOX_BASE_URL", "http://127.0.0.1:8100")
 PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=10.0)
 PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", default=2)
 
+# Provider request limits (payments/provider_limits.py): requests per second per provider account
+# ("global") and per endpoint, as the provider documents them; 0 means none. Defaults: Stripe's sandbox
+# figures (25 and 25; live mode allows 100 per account: https://docs.stripe.com/rate-limits). Truemed
+# publishes none: the same, until it tells us otherwise. Every replica shares one schedule (Redis cache).
+PROVIDER_RATE_LIMITS: dict[str, dict[str, Any]] = {
+    "stripe": {
+        "global_per_second": env.int("STRIPE_RATE_LIMIT_PER_SECOND", default=25),
+        "endpoint_per_second": env.int("STRIPE_ENDPOINT_RATE_LIMIT_PER_SECOND", default=25),
+        "endpoints": {},
+    },
+    "truemed": {
+        "global_per_second": env.int("TRUEMED_RATE_LIMIT_PER_SECOND", default=25),
+        "endpoint_per_second": env.int("TRUEMED_ENDPOINT_RATE_LIMIT_PER_SECOND", default=25),
+        "endpoints": {},
+    },
+}
+# We send at most this share of a limit: room for clock jitter and the network bunching requests up.
+PROVIDER_RATE_LIMIT_SAFETY = env.float("PROVIDER_RATE_LIMIT_SAFETY", default=0.92)
+# A shopper's call waits at most this long for its turn, then answers 503 provider_busy with Retry-After.
+PROVIDER_RATE_LIMIT_WAIT_SECONDS = env.float("PROVIDER_RATE_LIMIT_WAIT_SECONDS", default=1.5)
+# Background calls (reconcile job, refunds) take only turns no shopper waits for, polling this long.
+PROVIDER_RATE_LIMIT_BACKGROUND_WAIT_SECONDS = env.float(
+    "PROVIDER_RATE_LIMIT_BACKGROUND_WAIT_SECONDS", default=3
+)
+# A provider's own 429 is retried with backoff (its Retry-After when given) for at most this long.
+PROVIDER_BUSY_RETRY_SECONDS = env.float("PROVIDER_BUSY_RETRY_SECONDS", default=1.5)
+# The cache that holds the shared schedule: Redis when configured (several processes), else per process.
+PROVIDER_RATE_LIMIT_CACHE = _str("PROVIDER_RATE_LIMIT_CACHE", "default")
+
 STRIPE_API_BASE = _str("STRIPE_API_BASE", f"{SANDBOX_BASE_URL}/stripe")
 STRIPE_SECRET_KEY = _str("STRIPE_SECRET_KEY", "sk_test_sandbox")
 STRIPE_WEBHOOK_SECRET = _str("STRIPE_WEBHOOK_SECRET", "whsec_sandbox_not_a_secret")

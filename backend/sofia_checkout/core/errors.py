@@ -48,6 +48,31 @@ class ProviderUnavailable(DomainError):
     )
 
 
+class ProviderBusy(ProviderUnavailable):
+    """The provider's request limit is reached: we sent nothing over it. Retry after `retry_after` seconds."""
+
+    code = "provider_busy"
+    http_status = 503
+    default_message = "The payment service is busy right now. Nothing was charged; retrying shortly."
+
+    def __init__(self, message: str | None = None, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+def busy_instead(exc: DomainError) -> DomainError:
+    """A ProviderUnavailable caused by a provider that is only busy (the cause says when to retry, as a
+    whole number of seconds in `retry_after`) becomes ProviderBusy: the shopper can be told when."""
+    retry_after = getattr(exc.__cause__, "retry_after", None)
+    if (
+        isinstance(exc, ProviderUnavailable)
+        and not isinstance(exc, ProviderBusy)
+        and isinstance(retry_after, int)
+    ):
+        return ProviderBusy(retry_after=retry_after)
+    return exc
+
+
 class ProviderFailed(DomainError):
     """The provider refused our request; retrying the same request will not help."""
 

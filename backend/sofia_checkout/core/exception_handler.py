@@ -11,7 +11,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from sofia_checkout.core.errors import DomainError
+from sofia_checkout.core.errors import DomainError, ProviderBusy, busy_instead
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,9 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(envelope(exc.code, exc.message, exc.errors), status=exc.http_status)
+        exc = busy_instead(exc)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, ProviderBusy) else None
+        return Response(envelope(exc.code, exc.message, exc.errors), status=exc.http_status, headers=headers)
     if isinstance(exc, RequestDataTooBig):
         return Response(envelope("payload_too_large", "The request body is too large."), status=413)
     if isinstance(exc, Http404):

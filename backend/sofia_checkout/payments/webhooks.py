@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from sofia_checkout.core.exception_handler import envelope
 from sofia_checkout.core.serializers import error_responses
+from sofia_checkout.payments.provider_limits import Priority, provider_priority
 from sofia_checkout.payments.providers.registry import registered_providers
 from sofia_checkout.payments.webhook_intake import (
     WebhookRejected,
@@ -60,7 +61,9 @@ class WebhookApi(APIView):
         if throttle.over_limit(request):
             return Response(envelope("throttled", "Too many rejected deliveries; slow down."), status=429)
         try:
-            result = webhook_receive(provider=provider, body=request.body, headers=request.headers)
+            # A delivery never waits for, nor is refused by, our provider rate limit (it is counted).
+            with provider_priority(Priority.WEBHOOK):
+                result = webhook_receive(provider=provider, body=request.body, headers=request.headers)
         except WebhookRejected as exc:
             throttle.count_rejection()
             status = auth_failed_status if exc.code == "invalid_signature" else 400

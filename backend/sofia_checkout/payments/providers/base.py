@@ -5,7 +5,8 @@ Adapters never touch models or settings: the registry passes configuration in, s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -107,12 +108,41 @@ class ProviderUnavailableError(ProviderError):
     """Timeout, refused connection, 5xx, 429 or a malformed answer: trying again later may work."""
 
 
+class ProviderBusyError(ProviderUnavailableError):
+    """The provider's request limit is reached (ours, kept under the provider's, or its own 429 that did
+    not clear within the time budget). Nothing was sent over the limit; retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int, http_status: int | None = None) -> None:
+        super().__init__(message, http_status=http_status)
+        self.retry_after = max(1, retry_after)
+
+
 class ProviderRejectedError(ProviderError):
     """The provider refused the request (4xx): the same request will fail again."""
 
 
 class WebhookAuthError(Exception):
     """A webhook delivery failed authentication (bad, missing or stale signature/key)."""
+
+
+# Called by an adapter before every HTTP request it sends, with the provider's endpoint name
+# ("POST /v1/checkout/sessions", "GET /v1/checkout/sessions/{id}": ids count as one endpoint). It may wait
+# briefly for the request limit and raises ProviderBusyError when there is no room. Built by the registry
+# from settings (payments/provider_limits.py), so adapters stay free of Django.
+RequestGate = Callable[[str], None]
+
+
+def no_gate(endpoint: str) -> None:
+    """No request limit (unit tests that build an adapter by hand)."""
+
+
+_ID_SEGMENT = re.compile(r"[A-Za-z0-9_-]*\d[A-Za-z0-9_-]*")
+
+
+def endpoint_name(method: str, path: str) -> str:
+    """A provider endpoint as providers count them: the method and the path, object ids as `{id}`."""
+    segments = ["{id}" if len(seg) >= 8 and _ID_SEGMENT.fullmatch(seg) else seg for seg in path.split("/")]
+    return f"{method.upper()} {'/'.join(segments)}"
 
 
 _OFFLINE_SANDBOX_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "sandbox"})

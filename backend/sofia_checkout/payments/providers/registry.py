@@ -7,7 +7,7 @@ each constructor argument. `PAYMENT_PROVIDERS` picks the enabled ones. Nothing h
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -16,7 +16,17 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from sofia_checkout.core.errors import ValidationFailed
-from sofia_checkout.payments.providers.base import PaymentProvider
+from sofia_checkout.payments.provider_limits import (
+    Priority,
+    current_priority,
+    provider_priority,
+    request_gate,
+)
+from sofia_checkout.payments.providers.base import (
+    PaymentProvider,
+    RefundRequest,
+    RefundResult,
+)
 
 _adapters: dict[str, PaymentProvider] = {}
 _lock = threading.Lock()
@@ -27,14 +37,45 @@ def _adapter_class(name: str) -> type[PaymentProvider]:
     return cls
 
 
+class _RefundsInBackground:
+    """The adapter, with its refund calls made at background priority: a refund is never urgent enough to
+    take a shopper's place under the provider's rate limit (a busy provider leaves it to the reconcile
+    job). Everything else is the adapter itself."""
+
+    def __init__(self, adapter: PaymentProvider) -> None:
+        self._adapter = adapter
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._adapter, name)
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        with provider_priority(_background()):
+            return self._adapter.refund(request)
+
+    def refund_status(self, *, provider_refund_id: str, provider_session_id: str) -> RefundResult:
+        with provider_priority(_background()):
+            return self._adapter.refund_status(
+                provider_refund_id=provider_refund_id, provider_session_id=provider_session_id
+            )
+
+
+def _background() -> Priority:
+    """Background, unless the call is part of webhook intake (which never waits)."""
+    return Priority.WEBHOOK if current_priority() == Priority.WEBHOOK else Priority.BACKGROUND
+
+
 def _build(name: str) -> PaymentProvider:
     spec = settings.PAYMENT_PROVIDER_ADAPTERS[name]
     kwargs: dict[str, Any] = {arg: getattr(settings, setting) for arg, setting in spec["settings"].items()}
+    # Every request the adapter sends passes our rate limit first; a provider's own 429 is retried for
+    # at most this long before the caller hears "busy".
+    kwargs["gate"] = request_gate(name)
+    kwargs["busy_retry_seconds"] = settings.PROVIDER_BUSY_RETRY_SECONDS
     adapter = _adapter_class(name)(**kwargs)
     low, high = adapter.session_ttl_bounds
     if not low <= adapter.session_ttl <= high:
         raise ImproperlyConfigured(f"The {name} session lifetime must be between {low} and {high}.")
-    return adapter
+    return cast(PaymentProvider, _RefundsInBackground(adapter))
 
 
 def registered_providers() -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from sofia_checkout.payments.lifecycle import payments_reconcile
+from sofia_checkout.payments.provider_limits import Priority, provider_priority
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,9 @@ class Command(BaseCommand):
             time.sleep(options["loop"])
 
     def _pass(self, heartbeat: Path | None) -> None:
-        report = payments_reconcile()
+        # Shoppers first: the job takes only provider turns nobody is waiting for.
+        with provider_priority(Priority.BACKGROUND):
+            report = payments_reconcile()
         self.stdout.write(json.dumps({"reconcile": asdict(report)}))
         if heartbeat is not None:
             heartbeat.touch()

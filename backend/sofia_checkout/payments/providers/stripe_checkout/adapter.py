@@ -6,14 +6,20 @@ https://docs.stripe.com/checkout/fulfillment , https://docs.stripe.com/api/idemp
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import stripe
 
 from sofia_checkout.core.logging import request_id_var
+from sofia_checkout.payments.providers.backoff import (
+    ProviderLimitedError,
+    retry_after_header,
+    retry_when_limited,
+)
 from sofia_checkout.payments.providers.base import (
     CreateSessionRequest,
     ProviderRejectedError,
@@ -23,9 +29,12 @@ from sofia_checkout.payments.providers.base import (
     RefundOutcome,
     RefundRequest,
     RefundResult,
+    RequestGate,
     WebhookAuthError,
     WebhookNotice,
+    endpoint_name,
     is_offline_sandbox,
+    no_gate,
 )
 from sofia_checkout.payments.providers.stripe_checkout.mapping import (
     HANDLED_EVENTS,
@@ -37,6 +46,7 @@ from sofia_checkout.payments.providers.stripe_checkout.mapping import (
 from sofia_checkout.payments.statuses import PaymentStatus
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -60,7 +70,13 @@ def _id_of(value: Any) -> str:
 def _translate_errors(action: str) -> Iterator[None]:
     try:
         yield
-    except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+    except stripe.RateLimitError as exc:
+        raise ProviderLimitedError(
+            f"Stripe {action}: rate limited",
+            retry_after=retry_after_header(exc.headers),
+            request_id=exc.request_id or "",
+        ) from exc
+    except stripe.APIConnectionError as exc:
         raise ProviderUnavailableError(
             f"Stripe {action}: {type(exc).__name__}", http_status=exc.http_status
         ) from exc
@@ -78,6 +94,29 @@ def _translate_errors(action: str) -> Iterator[None]:
         ) from exc
     except ValueError as exc:  # the SDK could not decode the answer
         raise ProviderUnavailableError(f"Stripe {action}: malformed answer") from exc
+
+
+class _GatedHTTPXClient(stripe.HTTPXClient):
+    """The SDK's httpx client with our request gate in front of every attempt it sends (its own network
+    retries included), so no request goes out over our rate limit."""
+
+    def __init__(self, *, gate: RequestGate, api_path: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._gate = gate
+        self._api_path = api_path
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+        *,
+        _usage: list[str] | None = None,
+    ) -> Any:
+        path = urlsplit(url).path.removeprefix(self._api_path)
+        self._gate(endpoint_name(method, path))
+        return super().request(method, url, headers or {}, post_data)
 
 
 class StripeCheckoutProvider:
@@ -105,12 +144,20 @@ class StripeCheckoutProvider:
         timeout: float,
         max_retries: int,
         session_ttl_minutes: int = 60,
+        gate: RequestGate = no_gate,
+        busy_retry_seconds: float = 0.0,
     ) -> None:
         self.session_ttl = timedelta(minutes=session_ttl_minutes)
         self.uses_sandbox = is_offline_sandbox(api_base)
         self._webhook_secret = webhook_secret
+        self._busy_retry_seconds = busy_retry_seconds
         # respx can intercept httpx, and sync calls need allow_sync_methods.
-        self._http_client = stripe.HTTPXClient(timeout=timeout, allow_sync_methods=True)
+        self._http_client = _GatedHTTPXClient(
+            gate=gate,
+            api_path=urlsplit(api_base).path.rstrip("/"),
+            timeout=timeout,
+            allow_sync_methods=True,
+        )
         self._client = stripe.StripeClient(
             secret_key,
             http_client=self._http_client,
@@ -121,6 +168,16 @@ class StripeCheckoutProvider:
 
     def close(self) -> None:
         self._http_client.close()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated
+
+    def _call(self, action: str, send: Callable[[], T]) -> T:
+        """One SDK call with Stripe's errors in our words; a 429 is retried with backoff while the time
+        budget allows (the same idempotency key each time), then raised as ProviderBusyError."""
+
+        def attempt() -> T:
+            with _translate_errors(action):
+                return send()
+
+        return retry_when_limited(attempt, budget_seconds=self._busy_retry_seconds, action=f"Stripe {action}")
 
     @staticmethod
     def _options(idempotency_key: str | None = None) -> stripe.RequestOptions:
@@ -176,27 +233,33 @@ class StripeCheckoutProvider:
             },
             "expires_at": int(request.expires_at.timestamp()),
         }
-        with _translate_errors("create session"):
-            session = self._client.v1.checkout.sessions.create(
+        session = self._call(
+            "create session",
+            lambda: self._client.v1.checkout.sessions.create(
                 params,  # type: ignore[arg-type]
                 self._options(request.idempotency_key),
-            )
+            ),
+        )
         state = self._to_state(session)
         if state.status == PaymentStatus.OPEN and not state.redirect_url:
             raise ProviderUnavailableError("Stripe create session: open session without a url")
         return state
 
     def retrieve_session(self, provider_session_id: str) -> ProviderSession:
-        with _translate_errors("retrieve session"):
-            session = self._client.v1.checkout.sessions.retrieve(provider_session_id, options=self._options())
+        session = self._call(
+            "retrieve session",
+            lambda: self._client.v1.checkout.sessions.retrieve(provider_session_id, options=self._options()),
+        )
         return self._to_state(session)
 
     def cancel_session(self, provider_session_id: str) -> ProviderSession:
         try:
-            with _translate_errors("expire session"):
-                session = self._client.v1.checkout.sessions.expire(
+            session = self._call(
+                "expire session",
+                lambda: self._client.v1.checkout.sessions.expire(
                     provider_session_id, options=self._options()
-                )
+                ),
+            )
             return self._to_state(session)
         except ProviderRejectedError:
             # Only open sessions can be expired; whatever it is now (complete, expired) is the answer.
@@ -209,16 +272,20 @@ class StripeCheckoutProvider:
         if request.amount_cents is not None:  # without an amount Stripe refunds everything that was taken
             params["amount"] = request.amount_cents
         params["reason"] = "requested_by_customer"
-        with _translate_errors("refund"):
-            refund = self._client.v1.refunds.create(
+        refund = self._call(
+            "refund",
+            lambda: self._client.v1.refunds.create(
                 params,  # type: ignore[arg-type]
                 self._options(request.idempotency_key),
-            )
+            ),
+        )
         return self._refund_result(refund)
 
     def refund_status(self, *, provider_refund_id: str, provider_session_id: str) -> RefundResult:
-        with _translate_errors("retrieve refund"):
-            refund = self._client.v1.refunds.retrieve(provider_refund_id, options=self._options())
+        refund = self._call(
+            "retrieve refund",
+            lambda: self._client.v1.refunds.retrieve(provider_refund_id, options=self._options()),
+        )
         return self._refund_result(refund)
 
     @staticmethod

@@ -13,11 +13,23 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import (
+    retry,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from sofia_checkout.core.logging import request_id_var
+from sofia_checkout.payments.providers.backoff import (
+    ProviderLimitedError,
+    retry_after_header,
+    retry_when_limited,
+)
 from sofia_checkout.payments.providers.base import (
     CreateSessionRequest,
+    ProviderBusyError,
     ProviderError,
     ProviderRejectedError,
     ProviderSession,
@@ -25,8 +37,11 @@ from sofia_checkout.payments.providers.base import (
     RefundOutcome,
     RefundRequest,
     RefundResult,
+    RequestGate,
     WebhookNotice,
+    endpoint_name,
     is_offline_sandbox,
+    no_gate,
 )
 from sofia_checkout.payments.providers.truemed import assumptions
 from sofia_checkout.payments.providers.truemed.mapping import truemed_status
@@ -96,9 +111,13 @@ class TruemedProvider:
         max_retries: int,
         session_ttl_minutes: int = 60,
         transport: httpx.BaseTransport | None = None,
+        gate: RequestGate = no_gate,
+        busy_retry_seconds: float = 0.0,
     ) -> None:
         self.session_ttl = timedelta(minutes=session_ttl_minutes)
         self.uses_sandbox = is_offline_sandbox(api_base)
+        self._gate = gate
+        self._busy_retry_seconds = busy_retry_seconds
         self._webhook_secret = webhook_secret
         self._webhook_mode = webhook_mode
         self._max_attempts = max_retries + 1
@@ -113,8 +132,21 @@ class TruemedProvider:
         self._http.close()
 
     def _call(self, method: str, path: str, *, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        """One HTTP call; transport failures, 5xx, 429 and non-JSON answers are ProviderUnavailableError."""
+        """One HTTP call through the request gate; a 429 is retried with backoff (Retry-After honoured)
+        while the time budget allows, then raised as ProviderBusyError."""
         action = f"Truemed {method} {path.rsplit('/', maxsplit=1)[-1] or path}"
+        return retry_when_limited(
+            lambda: self._send(action, method, path, body=body),
+            budget_seconds=self._busy_retry_seconds,
+            action=action,
+        )
+
+    def _send(
+        self, action: str, method: str, path: str, *, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """One HTTP request; transport failures, 5xx and non-JSON answers are ProviderUnavailableError, a
+        429 ProviderLimitedError."""
+        self._gate(endpoint_name(method, path))
         try:
             response = self._http.request(
                 method, path, json=body, headers={"X-Request-ID": request_id_var.get()}
@@ -127,7 +159,13 @@ class TruemedProvider:
             payload = response.json()
         except (ValueError, RecursionError):
             payload = None
-        if response.status_code >= 500 or response.status_code == 429:
+        if response.status_code == 429:
+            raise ProviderLimitedError(
+                f"{action}: HTTP 429",
+                retry_after=retry_after_header(response.headers),
+                request_id=response.headers.get("x-request-id", ""),
+            )
+        if response.status_code >= 500:
             raise ProviderUnavailableError(
                 f"{action}: HTTP {response.status_code}", http_status=response.status_code
             )
@@ -183,8 +221,10 @@ class TruemedProvider:
 
     def retrieve_session(self, provider_session_id: str) -> ProviderSession:
         # A read is safe to repeat: retried with backoff when Truemed is briefly unavailable.
+        # A busy provider is not retried here: _call already waited as long as the budget allows.
         reader = retry(
-            retry=retry_if_exception_type(ProviderUnavailableError),
+            retry=retry_if_exception_type(ProviderUnavailableError)
+            & retry_if_not_exception_type(ProviderBusyError),
             stop=stop_after_attempt(self._max_attempts),
             wait=wait_exponential(multiplier=0.2, max=2),
             reraise=True,

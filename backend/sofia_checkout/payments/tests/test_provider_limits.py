@@ -1,0 +1,211 @@
+"""Our provider rate limit: paced schedules per provider and endpoint, shared via Redis, shoppers first."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.cache.backends.redis import RedisCache
+
+from sofia_checkout.payments.provider_limits import (
+    LocalScheduler,
+    Priority,
+    ProviderGate,
+    RedisScheduler,
+    Schedule,
+    current_priority,
+    provider_priority,
+)
+from sofia_checkout.payments.providers.base import ProviderBusyError, RefundRequest, RefundResult
+from sofia_checkout.payments.providers.registry import _RefundsInBackground
+from testing.redis_server import redis_server
+
+CREATE = "POST /v1/checkout/sessions"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_slots_are_paced_one_interval_apart_and_refused_beyond_the_wait() -> None:
+    clock = Clock()
+    scheduler = LocalScheduler(clock)
+    every = [Schedule("global", 0.1)]
+    waits = [scheduler.reserve(every, max_wait=0.25, force=False) for _ in range(4)]
+    assert waits[:3] == [(True, 0.0), (True, pytest.approx(0.1)), (True, pytest.approx(0.2))]
+    assert waits[3] == (False, pytest.approx(0.3))  # nothing reserved: the next one still sees 0.3
+    assert scheduler.reserve(every, max_wait=0.25, force=False) == (False, pytest.approx(0.3))
+    assert scheduler.reserve(every, max_wait=0, force=True) == (True, pytest.approx(0.3))
+    clock.now += 10
+    assert scheduler.reserve(every, max_wait=0, force=False) == (True, 0.0)  # idle again: no burst saved
+
+
+def test_a_call_takes_a_slot_in_both_the_provider_and_the_endpoint_schedule() -> None:
+    clock = Clock()
+    scheduler = LocalScheduler(clock)
+    provider, create, read = Schedule("p", 0.05), Schedule("p:create", 0.5), Schedule("p:read", 0.5)
+    assert scheduler.reserve([provider, create], max_wait=5, force=False) == (True, 0.0)
+    # Another endpoint only waits for the provider-wide slot; the same endpoint for its own.
+    assert scheduler.reserve([provider, read], max_wait=5, force=False) == (True, pytest.approx(0.05))
+    assert scheduler.reserve([provider, create], max_wait=5, force=False) == (True, pytest.approx(0.5))
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+@pytest.fixture
+def limits(settings: Any) -> None:
+    settings.PROVIDER_RATE_LIMITS = {
+        "stripe": {"global_per_second": 10, "endpoint_per_second": 10, "endpoints": {}}
+    }
+    settings.PROVIDER_RATE_LIMIT_SAFETY = 1.0
+
+
+@pytest.mark.usefixtures("limits")
+def test_a_shopper_waits_for_a_near_slot_and_hears_busy_with_retry_after_beyond() -> None:
+    clock, slept = Clock(), Recorder()
+    gate = ProviderGate("stripe", LocalScheduler(clock), shopper_wait=0.25, background_wait=0, sleep=slept)
+    for _ in range(3):
+        gate(CREATE)
+    assert slept.slept == [pytest.approx(0.1), pytest.approx(0.2)]
+    with pytest.raises(ProviderBusyError) as refused:
+        gate(CREATE)
+    assert refused.value.retry_after == 1  # the queue ahead drains in 0.3 s: whole seconds, at least 1
+
+
+@pytest.mark.usefixtures("limits")
+def test_background_work_never_queues_ahead_of_shoppers() -> None:
+    clock = Clock()
+    scheduler = LocalScheduler(clock)
+
+    def advancing(seconds: float) -> None:
+        clock.now += seconds
+
+    gate = ProviderGate(
+        "stripe", scheduler, shopper_wait=1, background_wait=0.3, sleep=advancing, clock=clock
+    )
+    with provider_priority(Priority.BACKGROUND):
+        gate(CREATE)  # idle: goes at once
+        gate(CREATE)  # polls until the slot it would take is free now
+    assert clock.now == pytest.approx(100.1)
+    shopper = ProviderGate("stripe", scheduler, shopper_wait=5, background_wait=0, sleep=lambda s: None)
+    for _ in range(20):
+        shopper(CREATE)  # two seconds of shoppers queued
+    with provider_priority(Priority.BACKGROUND), pytest.raises(ProviderBusyError):
+        gate(CREATE)
+    assert clock.now < 100.1 + 0.3 + 0.2  # gave up after its own bounded wait
+
+
+@pytest.mark.usefixtures("limits")
+def test_webhook_intake_is_counted_but_never_waits_nor_is_refused() -> None:
+    clock, slept = Clock(), Recorder()
+    scheduler = LocalScheduler(clock)
+    gate = ProviderGate("stripe", scheduler, shopper_wait=0, background_wait=0, sleep=slept)
+    with provider_priority(Priority.WEBHOOK):
+        for _ in range(30):
+            gate(CREATE)
+    assert slept.slept == []
+    with pytest.raises(ProviderBusyError) as refused:
+        gate(CREATE)  # the shopper behind leaves the room the deliveries used
+    assert refused.value.retry_after == 3
+
+
+def test_no_limit_configured_means_no_gate(settings: Any) -> None:
+    settings.PROVIDER_RATE_LIMITS = {"stripe": {"global_per_second": 0, "endpoint_per_second": 0}}
+    gate = ProviderGate("stripe", LocalScheduler(Clock()), shopper_wait=0, background_wait=0)
+    for _ in range(100):
+        gate(CREATE)
+
+
+@pytest.mark.usefixtures("limits")
+def test_an_endpoint_of_its_own_limit(settings: Any) -> None:
+    settings.PROVIDER_RATE_LIMITS["stripe"]["endpoints"] = {CREATE: 1}
+    gate = ProviderGate("stripe", LocalScheduler(Clock()), shopper_wait=0.5, background_wait=0)
+    gate(CREATE)
+    with pytest.raises(ProviderBusyError):
+        gate(CREATE)
+    gate("GET /v1/checkout/sessions/{id}")  # another endpoint: only the provider-wide 10/s applies
+
+
+class _Adapter:
+    def __init__(self) -> None:
+        self.seen: list[Priority] = []
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        self.seen.append(current_priority())
+        return RefundResult("re_1", "succeeded", "succeeded")  # type: ignore[arg-type]
+
+    def retrieve_session(self, provider_session_id: str) -> Priority:
+        return current_priority()
+
+
+def test_refunds_go_at_background_priority_except_inside_webhook_intake() -> None:
+    adapter = _Adapter()
+    wrapped: Any = _RefundsInBackground(adapter)  # type: ignore[arg-type]
+    request = RefundRequest("pi_1", "cs_1", 100, "key")
+    wrapped.refund(request)
+    with provider_priority(Priority.WEBHOOK):
+        wrapped.refund(request)
+    assert adapter.seen == [Priority.BACKGROUND, Priority.WEBHOOK]
+    assert wrapped.retrieve_session("cs_1") == Priority.SHOPPER
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with redis_server(Path(tmp_path_factory.mktemp("redis"))) as url:
+        yield url
+
+
+def test_redis_schedule_paces_parallel_callers_exactly(redis_url: str) -> None:
+    """Eight threads, each with its own Redis connection (as separate replicas would have), 30 calls at
+    20/s: the sends are one interval apart and never more than 21 fall within one second."""
+    interval = 0.05
+    sends: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        scheduler = RedisScheduler(RedisCache(redis_url, {"KEY_PREFIX": "pace-test"}))
+        for _ in range(4):
+            granted, wait = scheduler.reserve([Schedule("p", interval)], max_wait=5, force=False)
+            assert granted
+            with lock:
+                sends.append(time.monotonic() + wait)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sends.sort()
+    gaps = [b - a for a, b in itertools.pairwise(sends)]
+    assert len(sends) == 32
+    assert min(gaps) > interval - 0.01  # the local clock reads Redis's time a little late, never early
+    most_in_a_second = max(sum(1 for t in sends if start <= t < start + 1) for start in sends)
+    assert most_in_a_second <= 1 / interval + 1
+
+
+def test_redis_schedule_refuses_without_reserving_and_keeps_microseconds(redis_url: str) -> None:
+    cache = RedisCache(redis_url, {"KEY_PREFIX": "refuse-test"})
+    scheduler = RedisScheduler(cache)
+    schedule = [Schedule("q", 1.0)]
+    assert scheduler.reserve(schedule, max_wait=0, force=False)[0]
+    granted, wait = scheduler.reserve(schedule, max_wait=0.5, force=False)
+    assert not granted
+    assert 0.9 < wait <= 1.0
+    assert not scheduler.reserve(schedule, max_wait=0.5, force=False)[0]  # the refusal reserved nothing
+    stored = cache._cache.get_client(write=True).get(cache.make_and_validate_key("q"))  # type: ignore[attr-defined]
+    assert stored.isdigit()  # an exact integer of microseconds, not Lua's rounded float format
