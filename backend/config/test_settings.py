@@ -14,9 +14,10 @@ os.environ.setdefault("THROTTLE_WEBHOOK_REJECTED", "10000/min")
 os.environ.setdefault("PROVIDER_MAX_RETRIES", "0")
 os.environ.setdefault("PROVIDER_TIMEOUT_SECONDS", "2")
 # Our provider rate limits are off unless a test turns them on (tests/ and payments/tests/test_rate_limits*).
-for _name in ("STRIPE", "TRUEMED"):
-    os.environ.setdefault(f"{_name}_RATE_LIMIT_PER_SECOND", "0")
-    os.environ.setdefault(f"{_name}_ENDPOINT_RATE_LIMIT_PER_SECOND", "0")
+os.environ.setdefault("STRIPE_RATE_LIMIT_PER_SECOND", "0")
+os.environ.setdefault("STRIPE_ENDPOINT_RATE_LIMIT_PER_SECOND", "0")
+os.environ.setdefault("TRUEMED_RATE_LIMIT_PER_SECOND", "0")
+os.environ.setdefault("TRUEMED_ENDPOINT_RATE_LIMIT_PER_SECOND", "0")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES

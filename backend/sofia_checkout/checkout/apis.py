@@ -35,7 +35,7 @@ from sofia_checkout.checkout.serializers import (
     CheckoutConfigSerializer,
 )
 from sofia_checkout.core.errors import ValidationFailed
-from sofia_checkout.core.serializers import error_responses
+from sofia_checkout.core.serializers import error_responses, provider_unavailable_response
 from sofia_checkout.payments.cancellation import appointment_cancel
 from sofia_checkout.payments.selectors import payment_methods, payment_session_latest
 
@@ -146,7 +146,11 @@ class AppointmentCancelApi(AppointmentAccessApi):
 
     @extend_schema(
         request=None,
-        responses={200: AppointmentOutputSerializer, **error_responses(404, 409, 429, 502, 503)},
+        responses={
+            200: AppointmentOutputSerializer,
+            **error_responses(404, 409, 429, 502),
+            503: provider_unavailable_response(),
+        },
         operation_id="appointment_cancel",
     )
     def post(self, request: Request, appointment_id: uuid.UUID) -> Response:

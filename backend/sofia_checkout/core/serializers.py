@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 
@@ -20,3 +21,16 @@ class ErrorEnvelopeSerializer(serializers.Serializer[Any]):
 
 def error_responses(*statuses: int) -> dict[int, type[ErrorEnvelopeSerializer]]:
     return dict.fromkeys(statuses, ErrorEnvelopeSerializer)
+
+
+def provider_unavailable_response() -> OpenApiResponse:
+    """The 503 of an operation that calls a payment provider."""
+    return OpenApiResponse(
+        ErrorEnvelopeSerializer,
+        description=(
+            "`provider_unavailable`: the payment provider is not answering; try again later. "
+            "`provider_busy`: the provider's request limit is reached and nothing was sent to it; the "
+            "`Retry-After` header says after how many seconds to try again (the same request is safe to "
+            "repeat: it reuses the stored attempt)."
+        ),
+    )

@@ -11,7 +11,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from sofia_checkout.appointments.access import appointment_get_authorized
 from sofia_checkout.appointments.access_api import AppointmentAccessApi
-from sofia_checkout.core.serializers import error_responses
+from sofia_checkout.core.serializers import error_responses, provider_unavailable_response
 from sofia_checkout.payments.selectors import payment_session_get_authorized
 from sofia_checkout.payments.serializers import (
     PaymentSessionOutputSerializer,
@@ -29,7 +29,8 @@ class PaymentSessionStartApi(AppointmentAccessApi):
         responses={
             200: PaymentSessionOutputSerializer,
             201: PaymentSessionOutputSerializer,
-            **error_responses(400, 404, 409, 413, 415, 429, 502, 503),
+            **error_responses(400, 404, 409, 413, 415, 429, 502),
+            503: provider_unavailable_response(),
         },
         operation_id="payment_session_start",
     )
@@ -64,7 +65,11 @@ class PaymentSessionSyncApi(AppointmentAccessApi):
 
     @extend_schema(
         request=None,
-        responses={200: PaymentSessionOutputSerializer, **error_responses(404, 429, 502, 503)},
+        responses={
+            200: PaymentSessionOutputSerializer,
+            **error_responses(404, 429, 502),
+            503: provider_unavailable_response(),
+        },
         operation_id="payment_session_sync",
     )
     def post(self, request: Request, payment_session_id: uuid.UUID) -> Response:

@@ -289,6 +289,9 @@ export type AppointmentCancelErrors = {
     409: ErrorEnvelope;
     429: ErrorEnvelope;
     502: ErrorEnvelope;
+    /**
+     * `provider_unavailable`: the payment provider is not answering; try again later. `provider_busy`: the provider's request limit is reached and nothing was sent to it; the `Retry-After` header says after how many seconds to try again (the same request is safe to repeat: it reuses the stored attempt).
+     */
     503: ErrorEnvelope;
 };
 
@@ -317,6 +320,9 @@ export type PaymentSessionStartErrors = {
     415: ErrorEnvelope;
     429: ErrorEnvelope;
     502: ErrorEnvelope;
+    /**
+     * `provider_unavailable`: the payment provider is not answering; try again later. `provider_busy`: the provider's request limit is reached and nothing was sent to it; the `Retry-After` header says after how many seconds to try again (the same request is safe to repeat: it reuses the stored attempt).
+     */
     503: ErrorEnvelope;
 };
 
@@ -448,6 +454,9 @@ export type PaymentSessionSyncErrors = {
     404: ErrorEnvelope;
     429: ErrorEnvelope;
     502: ErrorEnvelope;
+    /**
+     * `provider_unavailable`: the payment provider is not answering; try again later. `provider_busy`: the provider's request limit is reached and nothing was sent to it; the `Retry-After` header says after how many seconds to try again (the same request is safe to repeat: it reuses the stored attempt).
+     */
     503: ErrorEnvelope;
 };
 
