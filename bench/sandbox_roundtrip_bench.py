@@ -41,6 +41,11 @@ def start_sandbox() -> tuple[str, subprocess.Popen[bytes]]:
         "SANDBOX_STRIPE_WEBHOOK_URL": f"{nowhere}/stripe",
         "SANDBOX_TRUEMED_WEBHOOK_URL": f"{nowhere}/truemed",
         "SANDBOX_WEBHOOK_MAX_ATTEMPTS": "1",
+        # Raw round-trip speed, not the providers' request limits (rate_limit_bench.py measures those).
+        "SANDBOX_STRIPE_RATE_LIMIT": "0",
+        "SANDBOX_STRIPE_ENDPOINT_RATE_LIMIT": "0",
+        "SANDBOX_TRUEMED_RATE_LIMIT": "0",
+        "SANDBOX_TRUEMED_ENDPOINT_RATE_LIMIT": "0",
         "STRIPE_WEBHOOK_SECRET": WHSEC,
         "TRUEMED_API_KEY": TM_KEY,
         "TRUEMED_WEBHOOK_SECRET": TM_WHSEC,

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
 
 from sofia_checkout.payments.providers.base import ProviderBusyError, RequestGate
 
@@ -120,10 +121,13 @@ _MICRO = 1_000_000
 
 
 class RedisScheduler:
-    """The schedule in Redis, shared by every process and replica that uses the same Redis."""
+    """The schedule in Redis, shared by every process and replica that uses the same Redis. While Redis
+    cannot be reached, each process paces on its own (logged): the provider's own limit and our 429
+    handling still stand, and shoppers are not refused for an outage of ours."""
 
     def __init__(self, cache: RedisCache) -> None:
         self._cache = cache
+        self._fallback = LocalScheduler()
         # The first server takes every write (Django's RedisCache), so all keys of a script live together.
         # Django exposes no public handle on the client: its RedisCacheClient is `_cache`.
         client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
@@ -133,7 +137,13 @@ class RedisScheduler:
         keys = [self._cache.make_and_validate_key(s.key) for s in schedules]
         args: list[Any] = [int(max_wait * _MICRO), "1" if force else "0"]
         args += [max(1, int(s.interval * _MICRO)) for s in schedules]
-        granted, wait = self._script(keys=keys, args=args)
+        try:
+            granted, wait = self._script(keys=keys, args=args)
+        except RedisError as exc:
+            logger.error(
+                "provider rate limit: Redis unreachable, pacing in this process", extra={"error": str(exc)}
+            )
+            return self._fallback.reserve(schedules, max_wait=max_wait, force=force)
         return bool(granted), int(wait) / _MICRO
 
 

@@ -23,6 +23,7 @@ from sofia_checkout.payments.provider_limits import (
 )
 from sofia_checkout.payments.providers.base import ProviderBusyError, RefundRequest, RefundResult
 from sofia_checkout.payments.providers.registry import _RefundsInBackground
+from testing.net import free_port
 from testing.redis_server import redis_server
 
 CREATE = "POST /v1/checkout/sessions"
@@ -209,3 +210,13 @@ def test_redis_schedule_refuses_without_reserving_and_keeps_microseconds(redis_u
     assert not scheduler.reserve(schedule, max_wait=0.5, force=False)[0]  # the refusal reserved nothing
     stored = cache._cache.get_client(write=True).get(cache.make_and_validate_key("q"))  # type: ignore[attr-defined]
     assert stored.isdigit()  # an exact integer of microseconds, not Lua's rounded float format
+
+
+def test_an_unreachable_redis_paces_in_process_instead_of_failing(caplog: pytest.LogCaptureFixture) -> None:
+    scheduler = RedisScheduler(
+        RedisCache(f"redis://127.0.0.1:{free_port()}/0", {"OPTIONS": {"socket_connect_timeout": 0.2}})
+    )
+    schedule = [Schedule("down", 1.0)]
+    assert scheduler.reserve(schedule, max_wait=0, force=False) == (True, 0.0)
+    assert not scheduler.reserve(schedule, max_wait=0.5, force=False)[0]
+    assert "Redis unreachable" in caplog.text

@@ -1,0 +1,240 @@
+"""Three production servers (scripts/start-backend.sh) on one PostgreSQL and one Redis, with the sandbox
+holding Stripe's sandbox limits (25 requests a second per account and per endpoint): 100 shoppers create
+payment sessions at once.
+
+- the sandbox, by its own count, never accepts more than 25 creates within one second and refuses none: our
+  shared schedule (Redis) keeps all three replicas under the limit together;
+- every shopper's answer is a session or a clean 503 provider_busy with Retry-After; shoppers that retry
+  after it (as the SPA does) all end with a session;
+- no appointment has two provider sessions (one create per stored idempotency key).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from testing.booking import booking
+from testing.net import free_port, served
+from tests.deploy.helpers import BACKEND_DIR, REPO_DIR, production_env
+
+REPLICAS = 3
+SHOPPERS = 100
+PROVIDER_LIMIT = 25
+CREATE = "POST /v1/checkout/sessions"
+OFFERINGS = (
+    ("ana-reyes", "initial_consultation"),
+    ("sam-okafor", "initial_consultation"),
+    ("jordan-lee", "follow_up"),
+)
+
+
+def _ensure(script: str) -> str:
+    result = subprocess.run(
+        ["bash", str(REPO_DIR / "scripts" / script)], capture_output=True, text=True, check=False, timeout=120
+    )
+    if result.returncode != 0:
+        pytest.fail(f"scripts/{script} failed: {result.stderr}", pytrace=False)
+    return result.stdout.strip().splitlines()[-1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@dataclass
+class Site:
+    replicas: list[str]
+    sandbox: str
+    logs: list[Path]
+
+    def server_logs(self) -> str:
+        return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in self.logs)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    tmp = tmp_path_factory.mktemp("rate-limit")
+    admin_url = _ensure("ensure-postgres.sh")
+    redis_url = _ensure("ensure-redis.sh")
+    database = f"sofia_ratelimit_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{database}"')
+    sandbox_port, ports = free_port(), [free_port() for _ in range(REPLICAS)]
+    sandbox = f"http://127.0.0.1:{sandbox_port}"
+    replicas = [f"http://127.0.0.1:{port}" for port in ports]
+    env = production_env(
+        DATABASE_URL=admin_url.rsplit("/", 1)[0] + f"/{database}",
+        CACHE_URL=f"{redis_url}/0?key_prefix=ratelimit-{uuid.uuid4().hex[:12]}",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        WEB_CONCURRENCY="2",
+        GUNICORN_THREADS="16",
+        LOG_LEVEL="WARNING",
+        THROTTLE_BOOKING="100000/min",
+        THROTTLE_PAYMENT_SESSION="100000/min",
+        STRIPE_API_BASE=f"{sandbox}/stripe",
+        TRUEMED_API_BASE=f"{sandbox}/truemed",
+        # The production defaults for the provider's limits (Stripe's sandbox figures) apply.
+    )
+    logs = [tmp / "sandbox.log", *(tmp / f"replica-{i + 1}.log" for i in range(REPLICAS))]
+    try:
+        with ExitStack() as stack:
+            sandbox_env = {
+                **env,
+                "SANDBOX_HOST": "127.0.0.1",
+                "SANDBOX_PORT": str(sandbox_port),
+                "SANDBOX_LATENCY_MS": "50",
+                "SANDBOX_STRIPE_RATE_LIMIT": str(PROVIDER_LIMIT),
+                "SANDBOX_STRIPE_ENDPOINT_RATE_LIMIT": str(PROVIDER_LIMIT),
+                "SANDBOX_STRIPE_WEBHOOK_URL": f"{replicas[0]}/api/webhooks/stripe/",
+                "SANDBOX_TRUEMED_WEBHOOK_URL": f"{replicas[0]}/api/webhooks/truemed/",
+            }
+            stack.enter_context(
+                served(
+                    ["bash", "scripts/start-sandbox.sh"],
+                    cwd=BACKEND_DIR,
+                    env=sandbox_env,
+                    log=logs[0],
+                    ready=lambda: _answers(f"{sandbox}/_sandbox/health"),
+                    timeout=30,
+                )
+            )
+            for index, (url, port) in enumerate(zip(replicas, ports, strict=True)):
+                replica_env = {
+                    **env,
+                    "HOST": "127.0.0.1",
+                    "PORT": str(port),
+                    "MIGRATE_ON_START": "1" if index == 0 else "0",
+                    "BACKEND_REPLICA_NAME": f"replica-{index + 1}",
+                }
+                stack.enter_context(
+                    served(
+                        ["bash", "scripts/start-backend.sh"],
+                        cwd=BACKEND_DIR,
+                        env=replica_env,
+                        log=logs[index + 1],
+                        ready=lambda url=url: _answers(f"{url}/api/ready/"),
+                        timeout=90,
+                    )
+                )
+            yield Site(replicas, sandbox, logs)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def _book_many(api: str, count: int) -> list[dict[str, Any]]:
+    """`count` appointments over the demo practitioners' open slots (earliest first, overlaps skipped)."""
+    today = datetime.now(UTC).date()
+    booked: list[dict[str, Any]] = []
+    with httpx.Client(base_url=api, timeout=30) as http:
+        for practitioner, service in OFFERINGS:
+            days = http.get(
+                "/api/availability/",
+                params={
+                    "practitioner": practitioner,
+                    "service": service,
+                    "from": today.isoformat(),
+                    "to": (today + timedelta(days=30)).isoformat(),
+                },
+            ).json()["days"]
+            for slot in (slot for day in days for slot in day["slots"]):
+                response = http.post(
+                    "/api/appointments/",
+                    json=booking(practitioner=practitioner, service=service, appointment_time=slot),
+                )
+                if response.status_code == 201:
+                    booked.append(response.json())
+                    if len(booked) == count:
+                        return booked
+                else:
+                    assert response.status_code == 409, response.text  # overlaps the one just booked
+    raise AssertionError(f"only {len(booked)} open slots")
+
+
+@dataclass
+class Shopper:
+    first_status: int = 0
+    answers: list[tuple[int, str, str]] | None = None  # (status, code, Retry-After)
+    session: dict[str, Any] | None = None
+
+
+def test_a_hundred_shoppers_at_once_never_push_the_provider_over_its_limit(site: Site) -> None:
+    appointments = _book_many(site.replicas[0], SHOPPERS)
+    assert httpx.delete(f"{site.sandbox}/_sandbox/stats.json", timeout=10).status_code == 200
+    barrier = threading.Barrier(SHOPPERS)
+    shoppers = [Shopper(answers=[]) for _ in appointments]
+
+    def shop(i: int) -> None:
+        appointment, shopper = appointments[i], shoppers[i]
+        url = f"{site.replicas[i % REPLICAS]}/api/appointments/{appointment['id']}/payment-sessions/"
+        headers = {"Authorization": f"Bearer {appointment['access_token']}"}
+        with httpx.Client(timeout=60) as http:
+            barrier.wait(timeout=60)
+            for _ in range(10):  # the SPA's capped automatic retry
+                response = http.post(url, json={"provider": "stripe"}, headers=headers)
+                body = response.json()
+                assert shopper.answers is not None
+                shopper.answers.append(
+                    (response.status_code, body.get("code", ""), response.headers.get("Retry-After", ""))
+                )
+                if response.status_code in {200, 201}:
+                    shopper.session = body
+                    return
+                time.sleep(int(response.headers["Retry-After"]))
+
+    with ThreadPoolExecutor(max_workers=SHOPPERS) as pool:
+        list(pool.map(shop, range(SHOPPERS)))
+
+    answers = [answer for shopper in shoppers for answer in shopper.answers or []]
+    refusals = [answer for answer in answers if answer[0] not in {200, 201}]
+    # Every answer was a session or a clean "busy, retry after N seconds".
+    assert all(
+        status == 503 and code == "provider_busy" and int(after) >= 1 for status, code, after in refusals
+    ), (
+        Counter(refusals),
+        site.server_logs(),
+    )
+    assert all(shopper.session is not None for shopper in shoppers), Counter(answers)
+    first_try = Counter(shopper.answers[0][0] for shopper in shoppers if shopper.answers)
+
+    stats = httpx.get(f"{site.sandbox}/_sandbox/stats.json", timeout=10).json()["providers"]["stripe"]
+    creates = stats["endpoints"][CREATE]
+    assert creates["refused"] == 0, creates
+    assert stats["global"]["refused"] == 0, stats["global"]
+    assert creates["accepted"] == SHOPPERS
+    assert creates["max_accepted_in_any_second"] <= PROVIDER_LIMIT, creates
+    assert stats["global"]["max_accepted_in_any_second"] <= PROVIDER_LIMIT, stats["global"]
+
+    sessions = httpx.get(f"{site.sandbox}/_sandbox/sessions", timeout=10).json()
+    per_key = sessions["creates_per_idempotency_key"]
+    assert len(per_key) == SHOPPERS
+    assert set(per_key.values()) == {1}
+    appointments_with_sessions = Counter(
+        s["idempotency_key"].rsplit("-stripe-", 1)[0] for s in sessions["sessions"]
+    )
+    assert len(appointments_with_sessions) == SHOPPERS
+    assert set(appointments_with_sessions.values()) == {1}
+    print(  # noqa: T201 - the figures of the run, for the record
+        f"\n{SHOPPERS} shoppers over {REPLICAS} replicas: first answers {dict(first_try)}, "
+        f"{len(refusals)} busy answers in all, sandbox accepted {creates['accepted']} creates, "
+        f"at most {creates['max_accepted_in_any_second']} in one second, refused {creates['refused']}"
+    )
