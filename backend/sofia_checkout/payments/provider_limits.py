@@ -109,13 +109,13 @@ for i, key in ipairs(KEYS) do
 end
 local wait = start - now
 if wait > tonumber(ARGV[1]) and ARGV[2] ~= '1' then
-  return {0, wait}
+  return {0, wait, start}
 end
 for i, key in ipairs(KEYS) do
   local nxt = start + tonumber(ARGV[2 + i])
   redis.call('SET', key, string.format('%d', nxt), 'PX', math.floor((nxt - now) / 1000) + 1000)
 end
-return {1, wait}
+return {1, wait, start}
 """
 _MICRO = 1_000_000
 
@@ -133,12 +133,19 @@ class RedisScheduler:
         client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
         self._script = client.register_script(_RESERVE_LUA)
 
-    def reserve(self, schedules: Sequence[Schedule], *, max_wait: float, force: bool) -> tuple[bool, float]:
+    def reserve_slot(
+        self, schedules: Sequence[Schedule], *, max_wait: float, force: bool
+    ) -> tuple[int, int, int]:
+        """(granted 1/0, wait, the slot's start on Redis's clock), both in microseconds."""
         keys = [self._cache.make_and_validate_key(s.key) for s in schedules]
         args: list[Any] = [int(max_wait * _MICRO), "1" if force else "0"]
         args += [max(1, int(s.interval * _MICRO)) for s in schedules]
+        granted, wait, start = self._script(keys=keys, args=args)
+        return int(granted), int(wait), int(start)
+
+    def reserve(self, schedules: Sequence[Schedule], *, max_wait: float, force: bool) -> tuple[bool, float]:
         try:
-            granted, wait = self._script(keys=keys, args=args)
+            granted, wait, _ = self.reserve_slot(schedules, max_wait=max_wait, force=force)
         except RedisError as exc:
             logger.error(
                 "provider rate limit: Redis unreachable, pacing in this process", extra={"error": str(exc)}
@@ -186,10 +193,15 @@ class ProviderGate:
         if priority == Priority.WEBHOOK:
             self.scheduler.reserve(schedules, max_wait=0, force=True)
             return
+        # The slot is `wait` after the moment we asked (Redis reads its clock while our request is in
+        # flight): aiming at that moment, not at `wait` after the answer came, keeps a slow answer from
+        # pushing this call into the next caller's slot.
+        asked = self.clock()
         if priority == Priority.SHOPPER:
             granted, wait = self.scheduler.reserve(schedules, max_wait=self.shopper_wait, force=False)
         else:
             granted, wait = self._background_slot(schedules)
+            asked = self.clock()
         if not granted:
             logger.warning(
                 "provider rate limit: no slot",
@@ -198,8 +210,9 @@ class ProviderGate:
             raise ProviderBusyError(
                 f"{self.provider} {endpoint}: our request limit is reached", retry_after=math.ceil(wait)
             )
-        if wait > 0:
-            self.sleep(wait)
+        pause = asked + wait - self.clock()
+        if pause > 0:
+            self.sleep(pause)
 
     def _background_slot(self, schedules: Sequence[Schedule]) -> tuple[bool, float]:
         """Take a slot only when no shopper is queued; poll briefly for one."""

@@ -92,7 +92,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         THROTTLE_PAYMENT_SESSION="100000/min",
         STRIPE_API_BASE=f"{sandbox}/stripe",
         TRUEMED_API_BASE=f"{sandbox}/truemed",
-        # The production defaults for the provider's limits (Stripe's sandbox figures) apply.
+        # The provider's limits are the production defaults (Stripe's sandbox figures); the margin under
+        # them is wider than the default 0.92. The schedule is exact where it is kept (Redis), but on this
+        # loaded 2-core machine a request can reach the sandbox, and be counted there, half a second after
+        # its turn (100 requests land at once; the sandbox is one process among a dozen). At 15 a second a
+        # request may be 0.66 s late without meeting 25/s. Without the shared schedule the six workers
+        # would send 90 a second. bench/rate_limit_bench.py measures the default margin.
+        PROVIDER_RATE_LIMIT_SAFETY="0.6",
     )
     logs = [tmp / "sandbox.log", *(tmp / f"replica-{i + 1}.log" for i in range(REPLICAS))]
     try:
