@@ -96,5 +96,5 @@ bench: $(BACKEND_STAMP) $(FRONTEND_STAMP) ## Benchmarks (print figures); last, t
 	cd backend && .venv/bin/python ../bench/payment_session_bench.py
 	cd backend && .venv/bin/python ../bench/sandbox_roundtrip_bench.py
 	cd backend && .venv/bin/python ../bench/availability_bench.py
-	cd backend && .venv/bin/python ../bench/http_bench.py
 	cd backend && .venv/bin/python ../bench/rate_limit_bench.py
+	cd backend && .venv/bin/python ../bench/http_bench.py
