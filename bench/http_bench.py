@@ -57,9 +57,8 @@ PROVIDER_LATENCY_MS = 150
 # These rows measure our latency over the provider's, not the providers' request limits (16 shoppers
 # create about 80 sessions a second here): both the sandbox's and ours are off. rate_limit_bench.py
 # measures the limits.
-NO_PROVIDER_RATE_LIMITS = {
-    name: "0"
-    for name in (
+NO_PROVIDER_RATE_LIMITS = dict.fromkeys(
+    (
         "SANDBOX_STRIPE_RATE_LIMIT",
         "SANDBOX_STRIPE_ENDPOINT_RATE_LIMIT",
         "SANDBOX_TRUEMED_RATE_LIMIT",
@@ -68,8 +67,9 @@ NO_PROVIDER_RATE_LIMITS = {
         "STRIPE_ENDPOINT_RATE_LIMIT_PER_SECOND",
         "TRUEMED_RATE_LIMIT_PER_SECOND",
         "TRUEMED_ENDPOINT_RATE_LIMIT_PER_SECOND",
-    )
-}
+    ),
+    "0",
+)
 SLOW_PROVIDER_MS = 3000
 SHOPPERS = 16
 ROUNDS_ONE = int(os.environ.get("BENCH_ROUNDS_ONE", "20"))
