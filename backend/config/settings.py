@@ -166,7 +166,9 @@ def _cache_config(url: str) -> dict[str, Any]:
         if name in config:
             config[name.upper()] = config.pop(name)
     if config["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-        # An unreachable Redis fails a request within a second instead of hanging a worker thread.
+        # An unreachable Redis costs a request at most a second (not a hung worker thread), and then the
+        # rate limits fail open rather than the request failing (sofia_checkout/core/cache.py).
+        config["BACKEND"] = "sofia_checkout.core.cache.FailOpenRedisCache"
         config.setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})
     return config
 

@@ -1,0 +1,62 @@
+"""Django's RedisCache, failing open: the cache only holds rate-limit counters, so a Redis outage must not
+turn every throttled request into a 500. While Redis cannot be reached, reads find nothing and writes are
+dropped (the limits stop counting, bookings and payments go on); one warning line every 30 s says so."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+_WARN_EVERY_SECONDS = 30.0
+_last_warning = 0.0
+_warning_lock = threading.Lock()
+
+
+def _warn(operation: str, error: RedisError) -> None:
+    global _last_warning  # noqa: PLW0603 - one rate-limited warning per process
+    with _warning_lock:
+        now = time.monotonic()
+        if now - _last_warning < _WARN_EVERY_SECONDS:
+            return
+        _last_warning = now
+    logger.warning(
+        "cache unreachable (%s: %s): rate limits are not counted until Redis answers again",
+        operation,
+        type(error).__name__,
+    )
+
+
+class FailOpenRedisCache(RedisCache):
+    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        try:
+            return super().get(key, default, version)
+        except RedisError as error:
+            _warn("get", error)
+            return default
+
+    def set(self, key: Any, value: Any, timeout: Any = None, version: int | None = None) -> None:
+        try:
+            super().set(key, value, timeout, version)
+        except RedisError as error:
+            _warn("set", error)
+
+    def add(self, key: Any, value: Any, timeout: Any = None, version: int | None = None) -> bool:
+        try:
+            return bool(super().add(key, value, timeout, version))
+        except RedisError as error:
+            _warn("add", error)
+            return False
+
+    def delete(self, key: Any, version: int | None = None) -> bool:
+        try:
+            return bool(super().delete(key, version))
+        except RedisError as error:
+            _warn("delete", error)
+            return False
