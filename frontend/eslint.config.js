@@ -56,10 +56,10 @@ export default defineConfig(
     },
   },
   {
-    files: ['e2e/**', 'playwright.config.ts', 'vite.config.ts', 'openapi-ts.config.ts', 'eslint.config.js'],
+    files: ['e2e/**', 'scripts/**', 'playwright.config.ts', 'vite.config.ts', 'openapi-ts.config.ts', 'eslint.config.js'],
     languageOptions: { globals: { ...globals.node } },
   },
-  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['e2e/**'],
     rules: { 'react-hooks/rules-of-hooks': 'off' },

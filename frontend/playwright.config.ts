@@ -6,7 +6,8 @@ import { defineConfig } from '@playwright/test';
 
 /**
  * End-to-end: Debian's Chromium against the built SPA, the real backend and the provider sandbox, each
- * started here on ports that do not clash with `make run` (backend 18000, sandbox 18100, SPA 15173).
+ * started here on ports that do not clash with `make run` (backend 18000, sandbox 18100 with its
+ * SMTP mail sink on 18025, SPA 15173).
  * `npx playwright install` cannot work on these machines: the browser is /usr/bin/chromium.
  */
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -16,7 +17,7 @@ const reuse = process.env.E2E_REUSE_SERVERS === '1';
 // Server logs are noisy; E2E_SERVER_LOGS=1 shows them.
 const logs = process.env.E2E_SERVER_LOGS === '1' ? 'pipe' : 'ignore';
 
-const PORTS = { backend: 18000, sandbox: 18100, spa: 15173 } as const;
+const PORTS = { backend: 18000, sandbox: 18100, spa: 15173, smtp: 18025 } as const;
 export const urls = {
   backend: `http://127.0.0.1:${PORTS.backend}`,
   sandbox: `http://127.0.0.1:${PORTS.sandbox}`,
@@ -77,7 +78,10 @@ export default defineConfig({
         SANDBOX_PUBLIC_URL: urls.sandbox,
         SANDBOX_STRIPE_WEBHOOK_URL: `${urls.backend}/api/webhooks/stripe/`,
         SANDBOX_TRUEMED_WEBHOOK_URL: `${urls.backend}/api/webhooks/truemed/`,
-        SANDBOX_TRUEMED_CAPTURE_DELAY_SECONDS: '2',
+        // Long enough for a loaded 2-core machine to show "under review" before the capture.
+        SANDBOX_TRUEMED_CAPTURE_DELAY_SECONDS: '5',
+        // The sandbox's mail sink (SMTP in, /_sandbox/emails out); the backend sends to it.
+        SANDBOX_SMTP_PORT: String(PORTS.smtp),
       },
     },
     {
@@ -97,6 +101,7 @@ export default defineConfig({
         TRUEMED_API_BASE: `${urls.sandbox}/truemed`,
         FRONTEND_BASE_URL: urls.spa,
         CORS_ALLOWED_ORIGINS: urls.spa,
+        EMAIL_URL: `smtp://127.0.0.1:${PORTS.smtp}`,
       },
     },
     {

@@ -10,7 +10,7 @@ export default defineConfig({
   },
   server: { host: '127.0.0.1', port: 5173, strictPort: true },
   preview: { host: '127.0.0.1', port: 4173 },
-  build: { sourcemap: false, reportCompressedSize: true },
+  build: { sourcemap: false, reportCompressedSize: true, modulePreload: { polyfill: false }, manifest: true },
   test: {
     environment: 'jsdom',
     globals: true,

@@ -3,11 +3,13 @@ import { queryOptions, useQuery, type UseQueryOptions } from '@tanstack/react-qu
 import type { AppointmentGetData, AppointmentOutput } from '@/lib/api/generated';
 import { zAppointmentGetResponse } from '@/lib/api/generated/zod.gen';
 import { apiPath, apiRequest } from '@/lib/api-client';
+import { loadAccessToken } from '@/lib/pending-appointment';
 
 /** Shared by checkout and payment-return (features never import each other). */
 export function getAppointment(appointmentId: string, signal?: AbortSignal): Promise<AppointmentOutput> {
   return apiRequest(apiPath<AppointmentGetData>('/api/appointments/{appointment_id}/', { appointment_id: appointmentId }), {
     schema: zAppointmentGetResponse,
+    accessToken: loadAccessToken(appointmentId),
     ...(signal ? { signal } : {}),
   });
 }

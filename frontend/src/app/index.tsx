@@ -1,14 +1,13 @@
 import { useState } from 'react';
-import { RouterProvider } from 'react-router';
 
 import { AppProvider } from '@/app/provider';
-import { createAppRouter } from '@/app/router';
+import { AppRouter, createBrowserHistory } from '@/app/router';
 
 export function App() {
-  const [router] = useState(createAppRouter);
+  const [history] = useState(createBrowserHistory);
   return (
     <AppProvider>
-      <RouterProvider router={router} />
+      <AppRouter history={history} />
     </AppProvider>
   );
 }

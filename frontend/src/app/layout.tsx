@@ -1,6 +1,8 @@
-import { Link, Outlet } from 'react-router';
+import type { ReactNode } from 'react';
 
-export function Layout() {
+import { Link } from '@/lib/router';
+
+export function Layout({ children }: { children: ReactNode }) {
   return (
     <>
       <a className="skip-link" href="#main">
@@ -19,7 +21,7 @@ export function Layout() {
       </header>
       <main id="main" className="container">
         <div className="card">
-          <Outlet />
+          {children}
         </div>
       </main>
       <footer className="site-footer container">

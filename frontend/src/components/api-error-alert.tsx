@@ -1,7 +1,6 @@
-import { Link } from 'react-router';
-
 import { paths } from '@/config/paths';
 import { isApiError } from '@/lib/api-client';
+import { Link } from '@/lib/router';
 
 /** What to tell a patient about a failed call; the server's message is used where it is meant for people. */
 export function describeError(error: unknown): { title: string; detail: string; retryable: boolean } {
@@ -20,6 +19,12 @@ export function describeError(error: unknown): { title: string; detail: string; 
       return {
         title: 'The payment service is not responding',
         detail: 'Nothing was charged. Please try again in a moment.',
+        retryable: true,
+      };
+    case 'provider_busy':
+      return {
+        title: 'The payment service is busy',
+        detail: 'Nothing was charged and no second payment was started. Please try again in a moment.',
         retryable: true,
       };
     case 'throttled':

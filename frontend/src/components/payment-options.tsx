@@ -1,6 +1,6 @@
 import { useState } from 'react';
 
-import { useStartPayment } from '@/api/create-payment-session';
+import { BUSY_AUTO_RETRIES, useStartPayment } from '@/api/create-payment-session';
 import { useOfferedProviders } from '@/api/get-config';
 import { useAnnouncement } from '@/components/announcer';
 import { ApiErrorAlert } from '@/components/api-error-alert';
@@ -27,9 +27,16 @@ const busyLabels: Record<ProviderEnum, string> = {
  */
 export function PaymentOptions({ appointmentId, variant = 'both', cardLabel = 'Pay by card' }: PaymentOptionsProps) {
   const offered = useOfferedProviders({ retryOnMount: false });
-  const { start, isBusy, pendingProvider, error } = useStartPayment(appointmentId);
+  const { start, isBusy, pendingProvider, busyRetry, error } = useStartPayment(appointmentId);
   const [lastProvider, setLastProvider] = useState<ProviderEnum | null>(null);
-  useAnnouncement(pendingProvider ? busyLabels[pendingProvider] : null);
+  // The countdown is on screen; the live region says it once per retry, not every second.
+  useAnnouncement(
+    busyRetry
+      ? `The payment service is busy. Retrying automatically (attempt ${busyRetry.attempt} of ${BUSY_AUTO_RETRIES}).`
+      : pendingProvider
+        ? busyLabels[pendingProvider]
+        : null,
+  );
 
   if (offered.isPending) return <Loading label="Loading payment options…" />;
   if (offered.isError) return <ApiErrorAlert error={offered.error} onRetry={() => void offered.refetch()} />;
@@ -79,6 +86,14 @@ export function PaymentOptions({ appointmentId, variant = 'both', cardLabel = 'P
           <p id="pay-hsa-note" className="muted">
             You may be able to pay with HSA/FSA funds: our partner Truemed asks a short health survey, and a
             practitioner decides whether you qualify, so eligibility is not guaranteed.
+          </p>
+        </div>
+      ) : null}
+      {busyRetry ? (
+        <div className="notice notice-info" data-testid="provider-busy">
+          <p className="alert-title">The payment service is busy, retrying in {busyRetry.secondsLeft} s</p>
+          <p>
+            Nothing was charged. Attempt {busyRetry.attempt} of {BUSY_AUTO_RETRIES}; you stay on this page.
           </p>
         </div>
       ) : null}

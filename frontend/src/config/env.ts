@@ -1,10 +1,10 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 const envSchema = z.object({
-  VITE_API_BASE_URL: z
-    .url({ protocol: /^https?$/ })
-    .default('http://127.0.0.1:8000')
-    .transform((url) => url.replace(/\/+$/, '')),
+  VITE_API_BASE_URL: z.pipe(
+    z._default(z.url({ protocol: /^https?$/ }), 'http://127.0.0.1:8000'),
+    z.transform((url: string) => url.replace(/\/+$/, '')),
+  ),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,5 +1,5 @@
 import { http, HttpResponse } from 'msw';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 import { getAppointment } from '@/api/get-appointment';
 import type { AppointmentGetData, ConfigData } from '@/lib/api/generated';

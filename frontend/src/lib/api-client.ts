@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 import { env } from '@/config/env';
 import { zErrorEnvelope } from '@/lib/api/generated/zod.gen';
@@ -7,9 +7,9 @@ import { zErrorEnvelope } from '@/lib/api/generated/zod.gen';
  * The generated envelope, read leniently: an error answer without `errors` (a proxy, an older server) still
  * shows the server's message, and an empty code falls back to one derived from the status.
  */
-const errorEnvelopeSchema = zErrorEnvelope.extend({
-  code: z.string().min(1),
-  errors: zErrorEnvelope.shape.errors.optional().default({}),
+const errorEnvelopeSchema = z.extend(zErrorEnvelope, {
+  code: z.string().check(z.minLength(1)),
+  errors: z._default(z.optional(zErrorEnvelope.shape.errors), {}),
 });
 
 /** The parts of a generated operation (`*Data` in the generated types) that name its URL. */
@@ -94,11 +94,13 @@ async function readJson(response: Response): Promise<unknown> {
   }
 }
 
-interface RequestOptions<S extends z.ZodType> {
+interface RequestOptions<S extends z.ZodMiniType> {
   method?: 'GET' | 'POST';
   body?: unknown;
   schema: S;
   signal?: AbortSignal;
+  /** The appointment's access token (issue 12): sent as `Authorization: Bearer`, and nowhere else. */
+  accessToken?: string | null;
 }
 
 /**
@@ -106,7 +108,7 @@ interface RequestOptions<S extends z.ZodType> {
  * Throws ApiError: the server's envelope on non-2xx, `network_error` when the server cannot be reached,
  * `invalid_response` when a 2xx body does not match the contract.
  */
-export async function apiRequest<S extends z.ZodType>(path: string, options: RequestOptions<S>): Promise<z.infer<S>> {
+export async function apiRequest<S extends z.ZodMiniType>(path: string, options: RequestOptions<S>): Promise<z.infer<S>> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   const init: RequestInit = {
     method: options.method ?? 'GET',
@@ -114,6 +116,7 @@ export async function apiRequest<S extends z.ZodType>(path: string, options: Req
     credentials: 'omit',
     signal: options.signal ?? null,
   };
+  if (options.accessToken) headers.Authorization = `Bearer ${options.accessToken}`;
   if (options.body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(options.body);

@@ -1,22 +1,22 @@
 import { render } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { createMemoryRouter, RouterProvider } from 'react-router';
 
 import { AppProvider } from '@/app/provider';
-import { routes } from '@/app/router';
+import { AppRouter } from '@/app/router';
 import { createQueryClient } from '@/lib/query-client';
+import { createMemoryHistory } from '@/lib/router';
 
-/** Renders the whole app (real routes, providers and live region) at `url`. */
+/** Renders the whole app (real routes, providers and live region) at `url`; `history.location()` is where it is now. */
 export function renderApp(url: string) {
-  const router = createMemoryRouter(routes, { initialEntries: [url] });
+  const history = createMemoryHistory(url);
   const queryClient = createQueryClient({ queries: { retry: false } });
   const user = userEvent.setup();
   const result = render(
     <AppProvider queryClient={queryClient}>
-      <RouterProvider router={router} />
+      <AppRouter history={history} />
     </AppProvider>,
   );
-  return { ...result, user, router, queryClient };
+  return { ...result, user, history, queryClient };
 }
 
 export * from '@testing-library/react';

@@ -1,4 +1,4 @@
-import { useNavigate } from 'react-router';
+import { useNavigate } from '@/lib/router';
 
 import { PageHeading } from '@/components/page-heading';
 import { paths } from '@/config/paths';
@@ -12,7 +12,7 @@ export function BookRoute() {
       <p className="lead">Choose a practitioner, a service and an open time. You will review the price before you pay.</p>
       <BookingForm
         onBooked={(appointment) => {
-          void navigate(paths.checkout.href(appointment.id));
+          navigate(paths.checkout.href(appointment.id));
         }}
       />
     </>

@@ -1,9 +1,9 @@
-import { useParams } from 'react-router';
+import { useParams } from '@/lib/router';
 
 import { PageHeading } from '@/components/page-heading';
 import { CheckoutView } from '@/features/checkout/components/checkout-view';
 
-export function CheckoutRoute() {
+export default function CheckoutRoute() {
   const { appointmentId = '' } = useParams();
   return (
     <>

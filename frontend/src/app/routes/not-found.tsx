@@ -1,9 +1,9 @@
-import { Link } from 'react-router';
+import { Link } from '@/lib/router';
 
 import { PageHeading } from '@/components/page-heading';
 import { paths } from '@/config/paths';
 
-export function NotFoundRoute() {
+export default function NotFoundRoute() {
   return (
     <>
       <PageHeading>Page not found</PageHeading>

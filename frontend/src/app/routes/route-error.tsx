@@ -1,15 +1,27 @@
-import { useEffect } from 'react';
-import { Link, useRouteError } from 'react-router';
+import { Component, type ErrorInfo, type ReactNode } from 'react';
 
 import { PageHeading } from '@/components/page-heading';
 import { paths } from '@/config/paths';
+import { Link } from '@/lib/router';
 
-/** Render errors inside a route: the layout (and the live region) stay, the page explains itself. */
-export function RouteErrorRoute() {
-  const error = useRouteError();
-  useEffect(() => {
-    console.error('Route error', error);
-  }, [error]);
+/** Render errors inside a page (or a page chunk that failed to load): the layout and the live region stay. */
+export class RouteErrorBoundary extends Component<{ children: ReactNode }, { error: unknown }> {
+  override state: { error: unknown } = { error: null };
+
+  static getDerivedStateFromError(error: unknown) {
+    return { error };
+  }
+
+  override componentDidCatch(error: unknown, info: ErrorInfo): void {
+    console.error('Route error', error, info.componentStack);
+  }
+
+  override render(): ReactNode {
+    return this.state.error ? <RouteError /> : this.props.children;
+  }
+}
+
+export function RouteError() {
   return (
     <>
       <PageHeading>Something went wrong</PageHeading>

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 import type { AppointmentCreateData } from '@/lib/api/generated';
 
@@ -41,32 +41,37 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
  * checking after a failed rule, and the object-level rules run while single fields fail). Parsing yields
  * the request body.
  */
-export const bookingFormSchema = z
-  .object({
-    practitioner: z.string().min(1, 'Choose a practitioner.'),
-    service: z.string(),
-    day: z.string(),
-    appointment_time: z.string(),
-    client_name: z.string().trim().min(1, 'Enter your full name.'),
-    client_email: z
-      .string()
-      .trim()
-      .min(1, 'Enter your email address.')
-      .refine((email) => email === '' || EMAIL.test(email), 'Enter an email address like name@example.com.'),
-    client_state: z.string().min(1, 'Choose your state.'),
-  })
-  .superRefine((values, ctx) => {
-    // Asked for only once a practitioner is chosen: until then the service list is empty.
-    if (values.practitioner && !values.service) {
-      ctx.addIssue({ code: 'custom', path: ['service'], message: 'Choose a service.' });
-    }
-    if (!values.appointment_time) {
-      const message = values.day ? 'Choose a time.' : 'Choose a day and a time.';
-      ctx.addIssue({ code: 'custom', path: ['appointment_time'], message });
-    }
-  })
-  .transform(
-    (values): BookingInput => ({
+export const bookingFormSchema = z.pipe(
+  z
+    .object({
+      practitioner: z.string().check(z.minLength(1, 'Choose a practitioner.')),
+      service: z.string(),
+      day: z.string(),
+      appointment_time: z.string(),
+      client_name: z.string().check(z.trim(), z.minLength(1, 'Enter your full name.')),
+      client_email: z
+        .string()
+        .check(
+          z.trim(),
+          z.minLength(1, 'Enter your email address.'),
+          z.refine((email) => email === '' || EMAIL.test(email), 'Enter an email address like name@example.com.'),
+        ),
+      client_state: z.string().check(z.minLength(1, 'Choose your state.')),
+    })
+    .check(
+      z.superRefine((values, ctx) => {
+        // Asked for only once a practitioner is chosen: until then the service list is empty.
+        if (values.practitioner && !values.service) {
+          ctx.addIssue({ code: 'custom', path: ['service'], message: 'Choose a service.' });
+        }
+        if (!values.appointment_time) {
+          const message = values.day ? 'Choose a time.' : 'Choose a day and a time.';
+          ctx.addIssue({ code: 'custom', path: ['appointment_time'], message });
+        }
+      }),
+    ),
+  z.transform(
+    (values: BookingFormValues): BookingInput => ({
       practitioner: values.practitioner,
       service: values.service,
       appointment_time: values.appointment_time,
@@ -74,7 +79,8 @@ export const bookingFormSchema = z
       client_email: values.client_email,
       client_state: values.client_state,
     }),
-  );
+  ),
+);
 
 /** The body to send, or the message(s) for each field that is not right yet. */
 export function parseBookingForm(

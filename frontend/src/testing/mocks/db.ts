@@ -1,4 +1,8 @@
 import type { AppointmentOutput } from '@/lib/api/generated';
+import { saveAccessToken } from '@/lib/pending-appointment';
+
+/** The mock server's access token for an appointment (the real one is random; issue 12). */
+export const tokenFor = (appointmentId: string) => `token-${appointmentId}`;
 
 /** The msw handlers' in-memory state; reset after each test. */
 export const db = {
@@ -9,9 +13,20 @@ export const db = {
     this.appointments.clear();
     this.takenSlots.clear();
   },
-  put(appointment: AppointmentOutput): AppointmentOutput {
+  /**
+   * Stores an appointment. `inBrowser` (default): this browser booked it, so its access token is in
+   * localStorage as the booking left it; `false` for a browser that only knows the id.
+   */
+  put(appointment: AppointmentOutput, { inBrowser = true }: { inBrowser?: boolean } = {}): AppointmentOutput {
     this.appointments.set(appointment.id, appointment);
+    if (inBrowser) saveAccessToken(appointment.id, tokenFor(appointment.id));
     return appointment;
+  },
+  /** The appointment, only for the right `Authorization: Bearer` header (else null: the server's 404). */
+  authorized(appointmentId: string, request: Request): AppointmentOutput | null {
+    const appointment = this.appointments.get(appointmentId);
+    if (!appointment) return null;
+    return request.headers.get('Authorization') === `Bearer ${tokenFor(appointmentId)}` ? appointment : null;
   },
   /** Another patient books `slot` meanwhile. */
   take(slot: string): void {

@@ -4,7 +4,7 @@ import { env } from '@/config/env';
 import type { AppointmentCreateData, ProviderEnum } from '@/lib/api/generated';
 
 import { buildAppointment, buildAvailabilityDays, buildPaymentSession, testConfig } from '../data';
-import { db } from './db';
+import { db, tokenFor } from './db';
 
 export const api = (path: string) => `${env.apiBaseUrl}${path}`;
 
@@ -61,17 +61,19 @@ export const handlers = [
         amount_cents: service.amount_cents,
         appointment_time: new Date(body.appointment_time).toISOString(),
       }),
+      { inBrowser: false },
     );
-    return HttpResponse.json(appointment, { status: 201 });
+    // The only answer with the access token; every per-appointment call below needs it.
+    return HttpResponse.json({ ...appointment, access_token: tokenFor(appointment.id) }, { status: 201 });
   }),
 
-  http.get(api('/api/appointments/:id/'), ({ params }) => {
-    const appointment = db.appointments.get(String(params.id));
+  http.get(api('/api/appointments/:id/'), ({ params, request }) => {
+    const appointment = db.authorized(String(params.id), request);
     return appointment ? HttpResponse.json(appointment) : notFound();
   }),
 
   http.post(api('/api/appointments/:id/payment-sessions/'), async ({ params, request }) => {
-    const appointment = db.appointments.get(String(params.id));
+    const appointment = db.authorized(String(params.id), request);
     if (!appointment) return notFound();
     const { provider } = (await request.json()) as { provider: ProviderEnum };
     const session = buildPaymentSession({
@@ -84,9 +86,9 @@ export const handlers = [
     return HttpResponse.json(session, { status: 201 });
   }),
 
-  http.post(api('/api/payment-sessions/:id/sync/'), ({ params }) => {
+  http.post(api('/api/payment-sessions/:id/sync/'), ({ params, request }) => {
     for (const appointment of db.appointments.values()) {
-      if (appointment.latest_payment_session?.id === params.id) {
+      if (appointment.latest_payment_session?.id === params.id && db.authorized(appointment.id, request)) {
         return HttpResponse.json(appointment.latest_payment_session);
       }
     }

@@ -4,14 +4,20 @@ import { appointmentQueryKey } from '@/api/get-appointment';
 import type { AppointmentCreateData, AppointmentOutput } from '@/lib/api/generated';
 import { zAppointmentCreateResponse } from '@/lib/api/generated/zod.gen';
 import { apiPath, apiRequest } from '@/lib/api-client';
+import { saveAccessToken } from '@/lib/pending-appointment';
 
-/** Sends the practitioner's display name as `practitioner` (`provider_name` is the deprecated alias). */
-export function createAppointment(input: AppointmentCreateData['body']): Promise<AppointmentOutput> {
-  return apiRequest(apiPath<AppointmentCreateData>('/api/appointments/'), {
+/**
+ * Books. The 201 is the only answer that carries the appointment's access token (issue 12): it goes to
+ * localStorage at once (every later call for this appointment sends it) and is not kept anywhere else.
+ */
+export async function createAppointment(input: AppointmentCreateData['body']): Promise<AppointmentOutput> {
+  const { access_token: accessToken, ...appointment } = await apiRequest(apiPath<AppointmentCreateData>('/api/appointments/'), {
     method: 'POST',
     body: input,
     schema: zAppointmentCreateResponse,
   });
+  if (accessToken) saveAccessToken(appointment.id, accessToken);
+  return appointment;
 }
 
 export function useCreateAppointment(options: { onSuccess?: (appointment: AppointmentOutput) => void } = {}) {

@@ -68,12 +68,14 @@ describe('Book page', { timeout: 30_000 }, () => {
         return undefined;
       }),
     );
-    const { user, router } = renderApp('/');
+    const { user, history } = renderApp('/');
     const slot = await fillForm(user);
     await user.click(screen.getByRole('button', { name: 'Continue to payment' }));
 
     expect(await screen.findByRole('heading', { level: 1, name: 'Review and pay' })).toHaveFocus();
-    expect(router.state.location.pathname).toMatch(/^\/appointments\/.+\/checkout$/);
+    expect(history.location().pathname).toMatch(/^\/appointments\/.+\/checkout$/);
+    // The 201's access token was kept: the checkout's read of the appointment (token required) succeeds.
+    expect(await screen.findByRole('button', { name: 'Pay by card' })).toBeEnabled();
     expect(sent).toMatchObject({
       practitioner: 'ana-reyes',
       service: 'initial_consultation',

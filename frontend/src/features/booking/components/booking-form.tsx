@@ -1,15 +1,17 @@
-import { useState, type ReactNode, type SyntheticEvent } from 'react';
+import { useEffect, useState, type ReactNode, type SyntheticEvent } from 'react';
 
+import { useRefreshAvailability } from '@/api/get-availability';
 import { useCheckoutConfig } from '@/api/get-config';
 import { useAnnouncement } from '@/components/announcer';
 import { ApiErrorAlert } from '@/components/api-error-alert';
 import { Loading } from '@/components/loading';
+import { focusSlotPicker, preloadSlotPicker, SlotPicker } from '@/components/slot-picker';
+import { describeTimeZone, formatSlot } from '@/components/slot-picker/slot-dates';
 import type { AppointmentOutput, CheckoutConfig } from '@/lib/api/generated';
 import { isApiError } from '@/lib/api-client';
 import { formatMoney, patientTimeZone } from '@/lib/format';
 
 import { useCreateAppointment } from '../api/create-appointment';
-import { useRefreshAvailability } from '../api/get-availability';
 import {
   bookingFields,
   parseBookingForm,
@@ -17,9 +19,7 @@ import {
   type BookingFieldErrors,
   type BookingFormValues,
 } from '../booking-schema';
-import { describeTimeZone, formatSlot } from '../slot-dates';
 import { US_STATES } from '../us-states';
-import { focusSlotPicker, SlotPicker } from './slot-picker';
 
 const emptyValues: BookingFormValues = {
   practitioner: '',
@@ -95,6 +95,8 @@ function formatLength(minutes: number): string {
 
 export function BookingForm({ onBooked }: { onBooked: (appointment: AppointmentOutput) => void }) {
   const configQuery = useCheckoutConfig();
+  // The picker's chunk loads while the practitioners load, off the path to the first paint.
+  useEffect(preloadSlotPicker, []);
 
   if (configQuery.isPending) return <Loading label="Loading practitioners…" />;
   if (configQuery.isError) {

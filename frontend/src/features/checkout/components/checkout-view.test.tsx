@@ -6,7 +6,7 @@ import { buildAppointment, buildPaymentSession, testConfig } from '@/testing/dat
 import { db } from '@/testing/mocks/db';
 import { api, errorResponse } from '@/testing/mocks/handlers';
 import { server } from '@/testing/mocks/server';
-import { renderApp, screen, waitFor } from '@/testing/test-utils';
+import { cleanup, renderApp, screen, waitFor } from '@/testing/test-utils';
 
 vi.mock('@/lib/redirect', () => ({ redirectTo: vi.fn() }));
 
@@ -15,6 +15,16 @@ beforeEach(() => {
 });
 
 describe('Checkout page', () => {
+  it('sends the access token the booking left in this browser; without it the appointment is not found', async () => {
+    const mine = db.put(buildAppointment());
+    const other = db.put(buildAppointment(), { inBrowser: false });
+    renderApp(`/appointments/${other.id}/checkout`);
+    expect(await screen.findByText('We could not find this appointment')).toBeInTheDocument();
+    cleanup();
+    renderApp(`/appointments/${mine.id}/checkout`);
+    expect(await screen.findByRole('button', { name: 'Pay by card' })).toBeEnabled();
+  });
+
   it('shows the summary, the server price and both ways to pay', async () => {
     const appointment = db.put(buildAppointment({ amount_cents: 12550 }));
     renderApp(`/appointments/${appointment.id}/checkout`);

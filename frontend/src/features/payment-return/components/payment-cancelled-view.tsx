@@ -1,4 +1,4 @@
-import { Link } from 'react-router';
+import { Link } from '@/lib/router';
 
 import { useAppointment } from '@/api/get-appointment';
 import { useOfferedProviders } from '@/api/get-config';

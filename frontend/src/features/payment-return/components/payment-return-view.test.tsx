@@ -199,7 +199,7 @@ describe('Cancelled page', () => {
   it('says nothing was charged and offers both methods again', async () => {
     const appointment = seed('pending_payment', 'open');
     const { user } = renderApp(`/checkout/cancelled?appointment_id=${appointment.id}&payment_session_id=x&provider=stripe`);
-    expect(screen.getByRole('heading', { level: 1, name: 'Payment cancelled' })).toHaveFocus();
+    expect(await screen.findByRole('heading', { level: 1, name: 'Payment cancelled' })).toHaveFocus();
     expect(await screen.findByText('Nothing was charged.')).toBeInTheDocument();
     expect(await screen.findByRole('button', { name: 'Pay with HSA / FSA' })).toBeEnabled();
     expect(screen.getByRole('link', { name: 'Back to checkout' })).toHaveAttribute(

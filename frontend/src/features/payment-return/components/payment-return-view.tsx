@@ -1,4 +1,4 @@
-import { Link } from 'react-router';
+import { Link } from '@/lib/router';
 
 import { useOfferedProviders } from '@/api/get-config';
 import { useAnnouncement } from '@/components/announcer';

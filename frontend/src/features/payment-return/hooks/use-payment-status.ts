@@ -22,7 +22,7 @@ import { deriveReturnState, nextPollDelay } from '../return-state';
 export function usePaymentStatus(appointmentId: string, paymentSessionId: string | null) {
   const queryClient = useQueryClient();
 
-  const syncFromUrl = useSyncPaymentSession(paymentSessionId);
+  const syncFromUrl = useSyncPaymentSession(appointmentId, paymentSessionId);
   const appointment = useAppointment(appointmentId, {
     enabled: paymentSessionId === null || syncFromUrl.status !== 'pending',
     refetchInterval: (query) => nextPollDelay(query.state.data, query.state.dataUpdateCount - 1),
@@ -30,7 +30,7 @@ export function usePaymentStatus(appointmentId: string, paymentSessionId: string
     staleTime: 0,
   });
   const latestSessionId = appointment.data?.latest_payment_session?.id ?? null;
-  const syncFromLatest = useSyncPaymentSession(paymentSessionId === null ? latestSessionId : null);
+  const syncFromLatest = useSyncPaymentSession(appointmentId, paymentSessionId === null ? latestSessionId : null);
   const sync = paymentSessionId === null ? syncFromLatest : syncFromUrl;
 
   // Read again once the latest session has been synced (with the id in the URL the first read waited for it).

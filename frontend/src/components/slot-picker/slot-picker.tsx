@@ -4,7 +4,7 @@ import { useAnnouncement } from '@/components/announcer';
 import { ApiErrorAlert } from '@/components/api-error-alert';
 import { Loading } from '@/components/loading';
 
-import { useAvailability } from '../api/get-availability';
+import { useAvailability } from '@/api/get-availability';
 import {
   addDays,
   dayButtonParts,
@@ -14,14 +14,12 @@ import {
   todayIn,
   WEEK_DAYS,
   WINDOW_DAYS,
-} from '../slot-dates';
+} from './slot-dates';
+import { DAY_INPUT, SLOT_PICKER_ID, TIME_INPUT } from './focus';
 import './slot-picker.css';
 
-export const SLOT_PICKER_ID = 'slot-picker';
-const DAY_INPUT = 'slot_day';
-const TIME_INPUT = 'slot_time';
 
-interface SlotPickerProps {
+export interface SlotPickerProps {
   practitionerId: string;
   serviceSlug: string;
   /** The patient's IANA zone: days are counted and times shown in it. */
@@ -41,7 +39,7 @@ interface SlotPickerProps {
  * native radio groups: Tab enters a group at its checked (or first) option and the arrow keys move within it.
  * Mount it with a `key` of practitioner and service, so a new choice starts again from today.
  */
-export function SlotPicker({
+export default function SlotPicker({
   practitionerId,
   serviceSlug,
   timeZone,
@@ -190,21 +188,4 @@ export function SlotPicker({
       ) : null}
     </div>
   );
-}
-
-/**
- * Where the keyboard should land when the time needs attention: the chosen (or first) time, else the chosen
- * (or first) day, else the first usable week button. Returns false when there is nothing to focus.
- */
-export function focusSlotPicker(): boolean {
-  const root = document.getElementById(SLOT_PICKER_ID);
-  if (!root) return false;
-  const target =
-    root.querySelector<HTMLElement>(`input[name="${TIME_INPUT}"]:checked`) ??
-    root.querySelector<HTMLElement>(`input[name="${TIME_INPUT}"]`) ??
-    root.querySelector<HTMLElement>(`input[name="${DAY_INPUT}"]:checked`) ??
-    root.querySelector<HTMLElement>(`input[name="${DAY_INPUT}"]`) ??
-    root.querySelector<HTMLElement>('button:not(:disabled)');
-  target?.focus();
-  return target !== null;
 }

@@ -1,0 +1,115 @@
+// Measures the checkout SPA as a patient's first visit sees it: builds the production bundle, serves it with
+// `vite preview` on a free port, opens the booking page in Debian's Chromium with the CPU slowed 4x (CDP
+// Emulation.setCPUThrottlingRate) and a cold cache (a new browser context per run), and reads the Largest
+// Contentful Paint from a PerformanceObserver. Prints one JSON line:
+//   {"first_route_js_gzip_bytes": ..., "lcp_ms_median": ..., "lcp_ms": [...], "runs": 5, ...}
+//
+// The API is not needed: the page's only call at load, GET /api/config/, is answered by Playwright route
+// interception with scripts/fixtures/config.json (the shape of the real answer, the seeded demo practitioners),
+// so the figure is the SPA's own cost, with no backend latency in it. The LCP is read once the practitioners
+// are on screen (the page is complete), so an element painted late still counts.
+//
+//   node scripts/measure-spa.mjs [--runs 5] [--no-build]
+// Used by bench/http_bench.py (keep this path and the output's keys).
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from '@playwright/test';
+import { build, preview } from 'vite';
+
+import { measureBundle } from './bundle-size.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+// Any origin works: every request to it is answered by route interception, nothing leaves the machine.
+const API = 'http://api.measure.invalid';
+const CPU_THROTTLE = 4;
+
+function option(name, fallback) {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : fallback;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+async function buildBundle(outDir) {
+  process.env.VITE_API_BASE_URL = API;
+  await build({ root, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+}
+
+async function measureOnce(browser, url, config) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+  try {
+    await context.route(`${API}/**`, (route) => {
+      const { pathname } = new URL(route.request().url());
+      if (pathname === '/api/config/') {
+        return route.fulfill({ status: 200, contentType: 'application/json', body: config, headers: { 'Access-Control-Allow-Origin': '*' } });
+      }
+      return route.fulfill({ status: 404, contentType: 'application/json', body: '{"code":"not_found","message":"not in the fixture","errors":{}}' });
+    });
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: CPU_THROTTLE });
+    await page.goto(url, { waitUntil: 'load' });
+    await page.getByLabel('Practitioner').waitFor({ state: 'visible', timeout: 30_000 });
+    return await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          let last = 0;
+          new PerformanceObserver((list) => {
+            for (const entry of list.getEntries()) last = entry.startTime;
+          }).observe({ type: 'largest-contentful-paint', buffered: true });
+          // Buffered entries are delivered in a task; two frames later they are all in.
+          requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => resolve(last), 50)));
+        }),
+    );
+  } finally {
+    await context.close();
+  }
+}
+
+async function main() {
+  const runs = Number(option('--runs', '5'));
+  const outDir = await mkdtemp(path.join(os.tmpdir(), 'sofia-spa-measure-'));
+  let server;
+  let browser;
+  try {
+    await buildBundle(outDir);
+    const { firstRouteBytes, chunks } = measureBundle(outDir);
+    server = await preview({ root, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
+    const url = server.resolvedUrls?.local[0];
+    if (!url) throw new Error('vite preview did not report its URL');
+    const config = readFileSync(path.join(here, 'fixtures', 'config.json'), 'utf8');
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu'],
+    });
+    const lcp = [];
+    for (let run = 0; run < runs; run += 1) {
+      lcp.push(Math.round(await measureOnce(browser, url, config)));
+    }
+    console.log(
+      JSON.stringify({
+        first_route_js_gzip_bytes: firstRouteBytes,
+        lcp_ms_median: median(lcp),
+        lcp_ms: lcp,
+        runs,
+        cpu_throttle: CPU_THROTTLE,
+        all_js_gzip_bytes: chunks.reduce((sum, chunk) => sum + chunk.gzip, 0),
+      }),
+    );
+  } finally {
+    await browser?.close();
+    await server?.close();
+    await rm(outDir, { recursive: true, force: true });
+  }
+}
+
+await main();
