@@ -10,10 +10,11 @@
 #   4. the shopper's path through the published ports: the SPA from nginx, a booking through the API, a
 #      card payment and an HSA/FSA payment on the sandbox's hosted pages, each appointment `confirmed` by
 #      the sandbox's webhook to the backend container
+#      and its confirmation email in the mail catcher (the sandbox's sink standing in for Mailpit)
 #   5. `podman-compose down -v`; on any failure the containers' logs are printed first
 #
 # Needs root, podman, podman-compose, mmdebstrap, docker-compose (to merge the compose files), npm
-# (scripts/install-system-deps.sh installs them). Published ports 5173, 8000 and 8100 must be free.
+# (scripts/install-system-deps.sh installs them). Published ports 5173, 8000, 8100, 8025 must be free.
 # Environment: SMOKE_CACHE (/var/cache/sofia-compose: podman's store and the bases), SMOKE_KEEP=1 (leave
 # the demo running), SMOKE_STORAGE_DRIVER, SMOKE_HEALTH_TIMEOUT, SMOKE_MAX_BACKEND_MB, SMOKE_MAX_FRONTEND_MB,
 # and bases.sh's SMOKE_* settings. With Docker and registry access, see docs/deploy.md instead.
@@ -136,12 +137,12 @@ on_exit() {
 teardown
 trap on_exit EXIT
 # The published ports must be free (another `make run` may hold them for a while: wait a minute).
-for port in 5173 8000 8100; do
+for port in 5173 8000 8100 8025; do
   for _ in $(seq 60); do
     ss -Htln "sport = :$port" 2>/dev/null | grep -q . || continue 2
     sleep 1
   done
-  die "port $port is in use (the demo publishes 5173, 8000 and 8100): $(ss -Htlnp "sport = :$port" | head -n 1)"
+  die "port $port is in use (the demo publishes 5173, 8000, 8100 and 8025): $(ss -Htlnp "sport = :$port" | head -n 1)"
 done
 
 : >"$WORK/compose.log"

@@ -548,6 +548,43 @@ def check_webhooks(sandbox: str, session_id: str, provider: str, backend_url_pre
     return [f"{d.get('event_type') or d.get('status')}->{d.get('status_code')}" for d in mine]
 
 
+def _mail_inbox(config: dict[str, Any]) -> tuple[str, bool] | None:
+    """The mail catcher's inbox as a browser reaches it: (URL, whether it is the sandbox's stand-in)."""
+    mail = config["services"].get("mailpit")
+    if not mail:
+        return None
+    for port in mail.get("ports") or []:
+        published = port.get("published") if isinstance(port, dict) else str(port).split(":")[-2]
+        target = port.get("target") if isinstance(port, dict) else str(port).split(":")[-1]
+        if str(target) == "8025":
+            stand_in = "provider_sandbox.mail" in " ".join(mail.get("command") or [])
+            return f"http://localhost:{published}", stand_in
+    return None
+
+
+def check_emails(config: dict[str, Any], patients: list[str]) -> None:
+    """Each confirmed patient got the confirmation email (with its calendar file) in the mail catcher."""
+    inbox = _mail_inbox(config)
+    if inbox is None:
+        raise SmokeError("no mail catcher publishes port 8025")
+    url, stand_in = inbox
+    deadline = time.monotonic() + CONFIRM_TIMEOUT
+    while True:
+        if stand_in:
+            emails = expect(http("GET", url + "/_sandbox/emails.json"), 200).json()["emails"]
+            found = [(e["subject"], e["to"]) for e in emails]
+        else:  # Mailpit's own API
+            messages = expect(http("GET", url + "/api/v1/messages"), 200).json().get("messages") or []
+            found = [(m["Subject"], [t["Address"] for t in m.get("To") or []]) for m in messages]
+        confirmed = [to for subject, to in found if subject.startswith("Your appointment is confirmed")]
+        if len(confirmed) >= len(patients) and all(any(p in to for to in confirmed) for p in patients):
+            say(f"emails: {len(found)} in the mail catcher ({url}), a confirmation for each payment")
+            return
+        if time.monotonic() > deadline:
+            raise SmokeError(f"confirmation emails missing from {url}: {found}")
+        time.sleep(1)
+
+
 def flow(config: dict[str, Any]) -> None:
     services = config["services"]
     backend_env = services["backend"]["environment"]
@@ -581,10 +618,12 @@ def flow(config: dict[str, Any]) -> None:
     offering = choose_offering(api, spa, checkout_config)
     check_spa_in_a_browser(spa, [offering[1]])
     taken: set[str] = set()
+    patients: list[str] = []
     for offset, provider in ((49, "stripe"), (50, "truemed")):
         when = choose_slot(api, offering[0], offering[2], offset, taken)
         taken.add(when)
         appointment = book(api, spa, offering, when)
+        patients.append(str(appointment.get("client_email")))
         if appointment.get("status") != "pending_payment":
             raise SmokeError(f"a new appointment is {appointment.get('status')!r}, not pending_payment")
         session = pay(api, spa, sandbox, appointment, provider)
@@ -596,6 +635,7 @@ def flow(config: dict[str, Any]) -> None:
             f"paid on {sandbox}'s hosted page, confirmed by webhook to {webhook_prefix} "
             f"{seconds:.1f} s later ({', '.join(events)})"
         )
+    check_emails(config, patients)
 
 
 def main(argv: list[str]) -> int:
