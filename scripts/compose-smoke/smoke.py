@@ -538,10 +538,17 @@ def wait_confirmed(api: str, appointment: dict[str, Any], provider: str) -> floa
 
 
 def check_webhooks(sandbox: str, session_id: str, provider: str, backend_url_prefix: str) -> list[str]:
-    deliveries = expect(http("GET", sandbox + "/_sandbox/webhooks"), 200).json().get("deliveries", [])
-    mine = [d for d in deliveries if d.get("session_id") == session_id]
-    if not mine or not all(d.get("ok") for d in mine):
-        raise SmokeError(f"{provider}: webhook deliveries for {session_id}: {mine}")
+    # The sandbox records a delivery when the backend's answer arrives, which is after the commit the
+    # shopper already sees (the answer also waits for the confirmation email's send): allow a moment.
+    deadline = time.monotonic() + 15
+    while True:
+        deliveries = expect(http("GET", sandbox + "/_sandbox/webhooks"), 200).json().get("deliveries", [])
+        mine = [d for d in deliveries if d.get("session_id") == session_id]
+        if mine and all(d.get("ok") for d in mine):
+            break
+        if time.monotonic() > deadline:
+            raise SmokeError(f"{provider}: webhook deliveries for {session_id}: {mine}")
+        time.sleep(0.5)
     wrong = [d.get("url") for d in mine if not str(d.get("url", "")).startswith(backend_url_prefix)]
     if wrong:
         raise SmokeError(f"{provider}: webhooks went to {wrong}, not to {backend_url_prefix}")

@@ -100,6 +100,7 @@ class Mailbox:
     """Received messages, newest first. Made empty by the sandbox's reset (it is one of its stores)."""
 
     clock: Callable[[], datetime] = _utc_now
+    limit: int = MAX_MESSAGES
     _messages: list[StoredEmail] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -109,7 +110,7 @@ class Mailbox:
         )
         with self._lock:
             self._messages.insert(0, stored)
-            del self._messages[MAX_MESSAGES:]
+            del self._messages[self.limit :]
         return stored
 
     def messages(self) -> list[StoredEmail]:

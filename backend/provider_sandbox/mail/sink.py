@@ -48,7 +48,12 @@ class MailSink:
 
     def start(self) -> None:
         """Listen; OSError when the port is taken."""
-        kwargs: dict[str, Any] = {"data_size_limit": MAX_MESSAGE_BYTES}
+        # A fixed name for the greeting: aiosmtpd would otherwise look up the host's FQDN on every
+        # connection (slow where reverse DNS is, e.g. in a container network).
+        kwargs: dict[str, Any] = {
+            "data_size_limit": MAX_MESSAGE_BYTES,
+            "server_hostname": "sandbox-mail-sink",
+        }
         controller = Controller(_StoreHandler(self.mailbox), hostname=self.host, port=self.port, **kwargs)
         try:
             controller.start()

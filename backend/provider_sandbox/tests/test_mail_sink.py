@@ -116,11 +116,12 @@ def test_delete_and_reset_clear_the_list(sandbox: Sandbox, smtp: int) -> None:
 
 
 def test_the_mailbox_keeps_only_the_newest_messages() -> None:
-    mailbox = Mailbox()
-    raw = message("x", html=False, ics=False).as_bytes()
-    for _ in range(MAX_MESSAGES + 3):
+    assert Mailbox().limit == MAX_MESSAGES
+    mailbox = Mailbox(limit=3)
+    for n in range(5):
+        raw = message(f"n{n}", html=False, ics=False).as_bytes()
         mailbox.receive(raw, envelope_from="a@b", recipients=["c@d"])
-    assert len(mailbox.messages()) == MAX_MESSAGES
+    assert [m.subject for m in mailbox.messages()] == ["n4", "n3", "n2"]
 
 
 def test_a_taken_port_is_an_error_at_start(sandbox: Sandbox, smtp: int) -> None:
