@@ -241,6 +241,11 @@ def start_servers(
         "SANDBOX_STRIPE_WEBHOOK_URL": f"{api_url}/api/webhooks/stripe/",
         "SANDBOX_TRUEMED_WEBHOOK_URL": f"{api_url}/api/webhooks/truemed/",
         "SANDBOX_WEBHOOK_MAX_ATTEMPTS": "1",
+        # The sandbox enforces Stripe's and Truemed's request limits; they are not what is measured here.
+        "SANDBOX_STRIPE_RATE_LIMIT": "100000",
+        "SANDBOX_STRIPE_ENDPOINT_RATE_LIMIT": "100000",
+        "SANDBOX_TRUEMED_RATE_LIMIT": "100000",
+        "SANDBOX_TRUEMED_ENDPOINT_RATE_LIMIT": "100000",
         "STRIPE_WEBHOOK_SECRET": STRIPE_WHSEC,
         "TRUEMED_API_KEY": TM_KEY,
         "TRUEMED_WEBHOOK_SECRET": TM_WHSEC,
