@@ -678,6 +678,7 @@ def main() -> int:
     admin_url = ensure("ensure-postgres.sh")
     redis_url = ensure("ensure-redis.sh")
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="sofia-bench-") as tmp, own_database(admin_url) as database_url:
         with ExitStack() as stack:
             run = Run(Path(tmp), stack)
@@ -700,6 +701,8 @@ def main() -> int:
         f"\nIssue 13, measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {time.monotonic() - started:.0f} s"
     )
     print(f"Machine: {machine()}")
+    # Other work on the machine inflates every absolute time; say how busy it was.
+    print(f"Load average (1 min): {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(
         "Production server: scripts/start-backend.sh (gunicorn, "
         f"WEB_CONCURRENCY={os.environ.get('WEB_CONCURRENCY', '2')}) on PostgreSQL + Redis; make run: "
