@@ -29,14 +29,13 @@ import platform
 import re
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -96,11 +95,6 @@ def answers(url: str) -> bool:
         return httpx.get(url, timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
 # --- the servers -----------------------------------------------------------------------------------------
@@ -354,70 +348,30 @@ def simultaneous_clients(api: str) -> dict[str, Any]:
 # --- (b): create-session latency over the provider's ---------------------------------------------------
 
 
-def direct_provider_call(i: int) -> float:
-    """The backend's own Stripe adapter calling the sandbox as a create does, without our server around it."""
-    from sofia_checkout.payments.providers.base import CreateSessionRequest
-    from sofia_checkout.payments.providers.registry import get_provider
-
-    ids = str(uuid.uuid4())
-    request = CreateSessionRequest(
-        payment_session_id=ids,
-        appointment_id=str(uuid.uuid4()),
-        idempotency_key=f"bench-direct-{ids}",
-        amount_cents=8500,
-        currency="usd",
-        sku="follow_up",
-        description="Follow-up visit (30 min)",
-        customer_email="bench.shopper@example.com",
-        customer_name="Bench Shopper",
-        customer_state="CA",
-        success_url="http://127.0.0.1:5173/checkout/return",
-        cancel_url="http://127.0.0.1:5173/checkout/return",
-        expires_at=datetime.now(UTC) + timedelta(hours=1),
-    )
-    started = time.perf_counter()
-    get_provider("stripe").create_session(request)
-    return (time.perf_counter() - started) * 1000
-
-
-def concurrent(shoppers: int, rounds: int, work: Callable[[int], float]) -> list[float]:
-    def shopper(s: int) -> list[float]:
-        return [work(s * rounds + r) for r in range(rounds)]
-
-    with ThreadPoolExecutor(max_workers=shoppers) as pool:
-        return [ms for batch in pool.map(shopper, range(shoppers)) for ms in batch]
-
-
 def create_session_overhead(run: Run) -> dict[str, Any]:
-    appointments = booked(run.production, ROUNDS_ONE + SHOPPERS * ROUNDS_MANY)
-    clients = threading.local()
+    """bench/create_session_overhead.py's measurement (one implementation for both benchmarks): waves of
+    creates through our API, each on a fresh booking, alternating with waves of the backend's own Stripe
+    adapter calling the sandbox directly, after a warm-up; the added latency is the difference."""
+    from create_session_overhead import measure  # bench/ (this script's folder) is on sys.path
 
-    def api_create(i: int) -> float:
-        if not hasattr(clients, "http"):
-            clients.http = httpx.Client(timeout=60)
-        return create_session(clients.http, run.production, appointments[i])
-
-    direct_provider_call(0)  # warm the adapter's connection pool, as a running server's is
-    one_direct, one_api = [], []
-    for i in range(ROUNDS_ONE):  # alternated, so a noisy second hits both alike
-        one_direct.append(direct_provider_call(i))
-        one_api.append(api_create(i))
-    offset = ROUNDS_ONE
-    many_direct = concurrent(SHOPPERS, ROUNDS_MANY, direct_provider_call)
-    many_api = concurrent(SHOPPERS, ROUNDS_MANY, lambda i: api_create(offset + i))
+    one = measure(api_url=run.production, sandbox_url=run.sandbox, concurrency=1, rounds=ROUNDS_ONE)
+    many = measure(api_url=run.production, sandbox_url=run.sandbox, concurrency=SHOPPERS, rounds=ROUNDS_MANY)
+    for overhead in (one, many):
+        if overhead.errors:
+            raise RuntimeError(f"{overhead.errors} creates failed: {overhead.line()}")
     return {
         "one": {
-            "api_median": statistics.median(one_api),
-            "provider_median": statistics.median(one_direct),
-            "added_median": statistics.median(one_api) - statistics.median(one_direct),
+            "api_median": one.api_p50_ms,
+            "provider_median": one.provider_p50_ms,
+            "added_median": one.added_p50_ms,
         },
         "many": {
-            "api_median": statistics.median(many_api),
-            "api_p99": percentile(many_api, 0.99),
-            "provider_median": statistics.median(many_direct),
-            "provider_p99": percentile(many_direct, 0.99),
-            "added_median": statistics.median(many_api) - statistics.median(many_direct),
-            "added_p99": percentile(many_api, 0.99) - percentile(many_direct, 0.99),
+            "api_median": many.api_p50_ms,
+            "api_p99": many.api_p99_ms,
+            "provider_median": many.provider_p50_ms,
+            "provider_p99": many.provider_p99_ms,
+            "added_median": many.added_p50_ms,
+            "added_p99": many.added_p99_ms,
         },
     }
 
@@ -688,12 +642,13 @@ def main() -> int:
             slow = booking_beside_a_slow_create(run)
             log("(e) 50 simultaneous clients (make run)")
             crowd = simultaneous_clients(run.make_run)
-            log("(b) create-session latency over the provider's, 1 and 16 shoppers")
-            overhead = create_session_overhead(run)
-            log("(c) appointment read vs /api/health/ with wrk")
-            reads = read_vs_health(run)
+            # (d) and (c) book one visit each first; (b) then books around them (availability API).
             log("(d) queries per request")
             queries = query_counts()
+            log("(c) appointment read vs /api/health/ with wrk")
+            reads = read_vs_health(run)
+            log("(b) create-session latency over the provider's, 1 and 16 shoppers")
+            overhead = create_session_overhead(run)
         spa = spa_figures()
 
     rows = table(slow, crowd, overhead, reads, queries, spa)
