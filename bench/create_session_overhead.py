@@ -241,11 +241,11 @@ def start_servers(
         "SANDBOX_STRIPE_WEBHOOK_URL": f"{api_url}/api/webhooks/stripe/",
         "SANDBOX_TRUEMED_WEBHOOK_URL": f"{api_url}/api/webhooks/truemed/",
         "SANDBOX_WEBHOOK_MAX_ATTEMPTS": "1",
-        # The sandbox enforces Stripe's and Truemed's request limits; they are not what is measured here.
-        "SANDBOX_STRIPE_RATE_LIMIT": "100000",
-        "SANDBOX_STRIPE_ENDPOINT_RATE_LIMIT": "100000",
-        "SANDBOX_TRUEMED_RATE_LIMIT": "100000",
-        "SANDBOX_TRUEMED_ENDPOINT_RATE_LIMIT": "100000",
+        # The sandbox enforces Stripe's and Truemed's request limits (0: off); not what is measured here.
+        "SANDBOX_STRIPE_RATE_LIMIT": "0",
+        "SANDBOX_STRIPE_ENDPOINT_RATE_LIMIT": "0",
+        "SANDBOX_TRUEMED_RATE_LIMIT": "0",
+        "SANDBOX_TRUEMED_ENDPOINT_RATE_LIMIT": "0",
         "STRIPE_WEBHOOK_SECRET": STRIPE_WHSEC,
         "TRUEMED_API_KEY": TM_KEY,
         "TRUEMED_WEBHOOK_SECRET": TM_WHSEC,
@@ -272,6 +272,11 @@ def start_servers(
         "THROTTLE_BOOKING": "1000000/min",
         "THROTTLE_PAYMENT_SESSION": "1000000/min",
         "THROTTLE_SYNC": "1000000/min",
+        # Nor are our own limits on calls to the providers (0: off).
+        "STRIPE_RATE_LIMIT_PER_SECOND": "0",
+        "STRIPE_ENDPOINT_RATE_LIMIT_PER_SECOND": "0",
+        "TRUEMED_RATE_LIMIT_PER_SECOND": "0",
+        "TRUEMED_ENDPOINT_RATE_LIMIT_PER_SECOND": "0",
         "LOG_LEVEL": "WARNING",
         **(extra_env or {}),
     }
