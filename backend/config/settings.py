@@ -252,6 +252,10 @@ APPOINTMENT_HOLD_MAX_MINUTES = env.int("APPOINTMENT_HOLD_MAX_MINUTES", default=1
 PAYMENT_ATTEMPTS_MAX = env.int("PAYMENT_ATTEMPTS_MAX", default=8)
 # Rejected (unauthenticated) webhook deliveries are kept this long (digest and a short prefix only).
 WEBHOOK_REJECTED_RETENTION_DAYS = env.int("WEBHOOK_REJECTED_RETENTION_DAYS", default=7)
+# Printed on receipts (and emails) as the seller.
+CLINIC_NAME = _str("CLINIC_NAME", "Sofia Health")
+# A patient may cancel a paid appointment (full refund), or move it, until this many hours before it starts.
+CANCELLATION_REFUND_CUTOFF_HOURS = env.int("CANCELLATION_REFUND_CUTOFF_HOURS", default=24)
 # A refund the provider accepted but has not confirmed this long after is flagged for staff.
 REFUND_CONFIRM_HOURS = env.int("REFUND_CONFIRM_HOURS", default=48)
 # The interactive API docs (Swagger UI): always in development, in production only when enabled.

@@ -175,6 +175,8 @@ class Appointment(models.Model):
     # An empty hash matches no token: an appointment made outside the booking service cannot be opened.
     access_salt = models.CharField(max_length=64, default=access_salt_new, editable=False)
     access_token_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # When it was confirmed (paid): the receipt's "paid at".
+    confirmed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from sofia_checkout.appointments.access import access_token_for, access_token_hash
 from sofia_checkout.appointments.models import LIVE_APPOINTMENT_STATUSES, Appointment, Offering
+from sofia_checkout.appointments.policy import reschedule_check
 from sofia_checkout.appointments.scheduling import Visit, start_problem
 from sofia_checkout.appointments.selectors import (
     appointment_lock,
@@ -173,6 +174,7 @@ def appointment_reschedule(
             )
         if appointment.appointment_time <= now:
             raise Conflict("This appointment has already started.", errors={"appointment_time": ["past"]})
+        reschedule_check(appointment, now=now)
         offering = offering_find(practitioner=appointment.practitioner, service=appointment.service)
         if offering is None:
             raise Conflict("This service is no longer offered; please contact the clinic.")

@@ -29,7 +29,7 @@ class AppointmentAdmin(admin.ModelAdmin[Appointment]):
     def cancel_and_refund(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
         for appointment in queryset:
             try:
-                appointment_cancel(appointment_id=appointment.id)
+                appointment_cancel(appointment_id=appointment.id, by_staff=True)
             except DomainError as exc:
                 self.message_user(request, f"{appointment.id}: {exc.message}", level=messages.ERROR)
             else:

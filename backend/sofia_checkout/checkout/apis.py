@@ -33,10 +33,12 @@ from sofia_checkout.checkout.serializers import (
     AppointmentCreatedOutputSerializer,
     AppointmentOutputSerializer,
     CheckoutConfigSerializer,
+    ReceiptSerializer,
 )
 from sofia_checkout.core.errors import ValidationFailed
 from sofia_checkout.core.serializers import error_responses, provider_unavailable_response
 from sofia_checkout.payments.cancellation import appointment_cancel
+from sofia_checkout.payments.receipts import receipt_for
 from sofia_checkout.payments.selectors import payment_methods, payment_session_latest
 
 
@@ -177,3 +179,19 @@ class AppointmentRescheduleApi(AppointmentAccessApi):
             appointment_id=appointment_id, appointment_time=serializer.validated_data["appointment_time"]
         )
         return appointment_response(appointment)
+
+
+class AppointmentReceiptApi(AppointmentAccessApi):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "appointment_read"
+
+    @extend_schema(
+        responses={200: ReceiptSerializer, **error_responses(404, 409, 429)},
+        operation_id="appointment_receipt",
+    )
+    def get(self, request: Request, appointment_id: uuid.UUID) -> Response:
+        """The itemized receipt of a paid appointment; 409 `not_paid` for any other."""
+        appointment = appointment_get_authorized(
+            appointment_id=appointment_id, presented=self.presented_token(request)
+        )
+        return Response(ReceiptSerializer(receipt_for(appointment)).data)

@@ -2,13 +2,44 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from sofia_checkout.appointments.models import Appointment
+from sofia_checkout.appointments.policy import cancellation_terms
 from sofia_checkout.appointments.serializers import PractitionerSerializer
 from sofia_checkout.payments.models import PaymentSession
 from sofia_checkout.payments.serializers import PaymentSessionOutputSerializer
+
+
+class CancellationTermsSerializer(serializers.Serializer[Any]):
+    allowed = serializers.BooleanField()
+    code = serializers.CharField(
+        help_text="full_refund, no_charge, cancellation_window_closed, appointment_started, "
+        "payment_in_review, already_cancelled, expired"
+    )
+    message = serializers.CharField()
+    refund_amount_cents = serializers.IntegerField(help_text="What a cancel now refunds.")
+    refund_cutoff_at = serializers.DateTimeField(
+        allow_null=True, help_text="Until when a paid appointment is refunded in full."
+    )
+
+
+@extend_schema_field(CancellationTermsSerializer)
+class CancellationField(serializers.Field):  # type: ignore[type-arg]
+    """The appointment's cancellation terms now. Always present; declared optional in the schema only until
+    the SPA's test fixtures carry it (the generated zod schema would refuse them); then make it read-only."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            source="*",
+            required=False,
+            help_text="Whether the patient may cancel now and what that refunds (state it before confirming).",
+        )
+
+    def to_representation(self, value: Appointment) -> dict[str, Any]:
+        return dict(CancellationTermsSerializer(cancellation_terms(value, now=timezone.now())).data)
 
 
 @extend_schema_serializer(deprecate_fields=["provider_name"])
@@ -19,6 +50,7 @@ class AppointmentOutputSerializer(serializers.ModelSerializer[Appointment]):
         source="practitioner.name", read_only=True, help_text="Deprecated: use `practitioner_name`."
     )
     latest_payment_session = serializers.SerializerMethodField()
+    cancellation = CancellationField()
 
     class Meta:
         model = Appointment
@@ -40,6 +72,7 @@ class AppointmentOutputSerializer(serializers.ModelSerializer[Appointment]):
             "hold_expires_at",
             "created_at",
             "latest_payment_session",
+            "cancellation",
         )
         read_only_fields: tuple[str, ...] = fields
 
@@ -63,6 +96,32 @@ class AppointmentCreatedOutputSerializer(AppointmentOutputSerializer):
     class Meta(AppointmentOutputSerializer.Meta):
         fields = (*AppointmentOutputSerializer.Meta.fields, "access_token")
         read_only_fields = fields
+
+
+class ReceiptItemSerializer(serializers.Serializer[Any]):
+    description = serializers.CharField()
+    quantity = serializers.IntegerField()
+    amount_cents = serializers.IntegerField()
+
+
+class ReceiptSerializer(serializers.Serializer[Any]):
+    """An itemized receipt (payments/receipts.py), fit to substantiate an HSA/FSA claim."""
+
+    receipt_number = serializers.CharField()
+    clinic_name = serializers.CharField()
+    appointment_id = serializers.UUIDField()
+    patient_name = serializers.CharField()
+    patient_email = serializers.CharField()
+    practitioner_name = serializers.CharField()
+    service_name = serializers.CharField()
+    date_of_service = serializers.DateTimeField(help_text="When the visit starts.")
+    items = ReceiptItemSerializer(many=True)
+    amount_cents = serializers.IntegerField()
+    currency = serializers.CharField()
+    payment_method = serializers.CharField(help_text='The method\'s display name: "Card" or "HSA/FSA".')
+    provider = serializers.CharField()
+    provider_reference = serializers.CharField(help_text="The provider's payment reference.")
+    paid_at = serializers.DateTimeField()
 
 
 class PaymentMethodSerializer(serializers.Serializer[Any]):

@@ -4,6 +4,7 @@ from sofia_checkout.checkout.apis import (
     AppointmentCancelApi,
     AppointmentCreateApi,
     AppointmentDetailApi,
+    AppointmentReceiptApi,
     AppointmentRescheduleApi,
     CheckoutConfigApi,
 )
@@ -16,6 +17,11 @@ urlpatterns = [
         "appointments/<uuid:appointment_id>/cancel/",
         AppointmentCancelApi.as_view(),
         name="appointment-cancel",
+    ),
+    path(
+        "appointments/<uuid:appointment_id>/receipt/",
+        AppointmentReceiptApi.as_view(),
+        name="appointment-receipt",
     ),
     path(
         "appointments/<uuid:appointment_id>/reschedule/",

@@ -17,6 +17,7 @@ from sofia_checkout.appointments.models import (
     Appointment,
     AppointmentStatus,
 )
+from sofia_checkout.appointments.policy import cancellation_check
 from sofia_checkout.appointments.selectors import appointment_lock
 from sofia_checkout.core.errors import Conflict, ProviderFailed
 from sofia_checkout.payments.models import PaymentSession
@@ -32,7 +33,7 @@ _IN_REVIEW = Conflict(
 )
 
 
-def _claim_cancel(appointment_id: uuid.UUID | str) -> tuple[Appointment, bool]:
+def _claim_cancel(appointment_id: uuid.UUID | str, *, by_staff: bool) -> tuple[Appointment, bool]:
     """Mark the cancel under the lock. (appointment, anything to do)."""
     with transaction.atomic():
         appointment = appointment_lock(appointment_id=appointment_id)
@@ -45,19 +46,24 @@ def _claim_cancel(appointment_id: uuid.UUID | str) -> tuple[Appointment, bool]:
             or sessions.filter(status=PaymentStatus.PROCESSING).exists()
         ):
             raise _IN_REVIEW
+        if not by_staff and appointment.cancel_requested_at is None:
+            # Under the lock: a payment that lands meanwhile is seen (paid inside the cutoff: refused).
+            cancellation_check(appointment, now=timezone.now())
         if appointment.cancel_requested_at is None:
             appointment.cancel_requested_at = timezone.now()
             appointment.save(update_fields=["cancel_requested_at", "updated_at"])
         return appointment, True
 
 
-def appointment_cancel(*, appointment_id: uuid.UUID | str) -> Appointment:
+def appointment_cancel(*, appointment_id: uuid.UUID | str, by_staff: bool = False) -> Appointment:
     """Cancel an appointment: unpaid -> cancel its provider session; paid -> refund through the provider.
 
-    Idempotent and safe in parallel (one refund, one provider call). Raises Conflict while a payment is
-    under review, ProviderUnavailable / ProviderFailed when the provider cannot act; a retry continues.
+    Idempotent and safe in parallel (one refund, one provider call). The patient (the default) is held to
+    the cancellation policy (appointments/policy.py: PolicyRefused, nothing refunded); staff are not.
+    Raises Conflict while a payment is under review, ProviderUnavailable / ProviderFailed when the provider
+    cannot act; a retry continues.
     """
-    appointment, todo = _claim_cancel(appointment_id)
+    appointment, todo = _claim_cancel(appointment_id, by_staff=by_staff)
     if not todo:
         return appointment
     for live in PaymentSession.objects.filter(appointment=appointment, status__in=LIVE_PAYMENT_STATUSES):

@@ -83,7 +83,11 @@ def appointment_set_status(
     if new not in APPOINTMENT_TRANSITIONS[current]:
         raise IllegalTransitionError(f"appointment {appointment.id}: {current} -> {new} ({reason})")
     appointment.status = new
-    appointment.save(update_fields=["status", "attention", "updated_at"])
+    fields = ["status", "attention", "updated_at"]
+    if new == AppointmentStatus.CONFIRMED:
+        appointment.confirmed_at = timezone.now()
+        fields.append("confirmed_at")
+    appointment.save(update_fields=fields)
     logger.info(
         "appointment status changed",
         extra={"appointment_id": str(appointment.id), "previous": current, "status": new, "reason": reason},

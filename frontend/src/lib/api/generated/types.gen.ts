@@ -43,6 +43,10 @@ export type AppointmentCreatedOutput = {
     readonly created_at: string;
     latest_payment_session: PaymentSessionOutput | null;
     /**
+     * Whether the patient may cancel now and what that refunds (state it before confirming).
+     */
+    cancellation?: CancellationTerms;
+    /**
      * Always present. Send as `Authorization: Bearer <access_token>` to every per-appointment endpoint. Returned only here: keep it.
      */
     access_token?: string;
@@ -74,6 +78,10 @@ export type AppointmentOutput = {
     readonly hold_expires_at: string;
     readonly created_at: string;
     latest_payment_session: PaymentSessionOutput | null;
+    /**
+     * Whether the patient may cancel now and what that refunds (state it before confirming).
+     */
+    cancellation?: CancellationTerms;
 };
 
 export type AppointmentRescheduleInputRequest = {
@@ -103,6 +111,23 @@ export type AvailabilityDay = {
      * Open starts, with offset.
      */
     slots: Array<string>;
+};
+
+export type CancellationTerms = {
+    allowed: boolean;
+    /**
+     * full_refund, no_charge, cancellation_window_closed, appointment_started, payment_in_review, already_cancelled, expired
+     */
+    code: string;
+    message: string;
+    /**
+     * What a cancel now refunds.
+     */
+    refund_amount_cents: number;
+    /**
+     * Until when a paid appointment is refunded in full.
+     */
+    refund_cutoff_at: string | null;
 };
 
 export type CheckoutConfig = {
@@ -199,6 +224,42 @@ export type ReadyStatus = {
     database: string;
 };
 
+/**
+ * An itemized receipt (payments/receipts.py), fit to substantiate an HSA/FSA claim.
+ */
+export type Receipt = {
+    receipt_number: string;
+    clinic_name: string;
+    appointment_id: string;
+    patient_name: string;
+    patient_email: string;
+    practitioner_name: string;
+    service_name: string;
+    /**
+     * When the visit starts.
+     */
+    date_of_service: string;
+    items: Array<ReceiptItem>;
+    amount_cents: number;
+    currency: string;
+    /**
+     * The method's display name: "Card" or "HSA/FSA".
+     */
+    payment_method: string;
+    provider: string;
+    /**
+     * The provider's payment reference.
+     */
+    provider_reference: string;
+    paid_at: string;
+};
+
+export type ReceiptItem = {
+    description: string;
+    quantity: number;
+    amount_cents: number;
+};
+
 export type AppointmentCreateInputRequestWritable = {
     /**
      * The practitioner's id from /api/practitioners/ (the name works too).
@@ -219,9 +280,20 @@ export type AppointmentCreateInputRequestWritable = {
 
 export type AppointmentCreatedOutputWritable = {
     /**
+     * Whether the patient may cancel now and what that refunds (state it before confirming).
+     */
+    cancellation?: CancellationTerms;
+    /**
      * Always present. Send as `Authorization: Bearer <access_token>` to every per-appointment endpoint. Returned only here: keep it.
      */
     access_token?: string;
+};
+
+export type AppointmentOutputWritable = {
+    /**
+     * Whether the patient may cancel now and what that refunds (state it before confirming).
+     */
+    cancellation?: CancellationTerms;
 };
 
 export type AppointmentCreateData = {
@@ -334,6 +406,29 @@ export type PaymentSessionStartResponses = {
 };
 
 export type PaymentSessionStartResponse = PaymentSessionStartResponses[keyof PaymentSessionStartResponses];
+
+export type AppointmentReceiptData = {
+    body?: never;
+    path: {
+        appointment_id: string;
+    };
+    query?: never;
+    url: '/api/appointments/{appointment_id}/receipt/';
+};
+
+export type AppointmentReceiptErrors = {
+    404: ErrorEnvelope;
+    409: ErrorEnvelope;
+    429: ErrorEnvelope;
+};
+
+export type AppointmentReceiptError = AppointmentReceiptErrors[keyof AppointmentReceiptErrors];
+
+export type AppointmentReceiptResponses = {
+    200: Receipt;
+};
+
+export type AppointmentReceiptResponse = AppointmentReceiptResponses[keyof AppointmentReceiptResponses];
 
 export type AppointmentRescheduleData = {
     body: AppointmentRescheduleInputRequest;

@@ -43,6 +43,14 @@ export const zAvailability = z.object({
     days: z.array(zAvailabilityDay)
 });
 
+export const zCancellationTerms = z.object({
+    allowed: z.boolean(),
+    code: z.string(),
+    message: z.string(),
+    refund_amount_cents: z.int(),
+    refund_cutoff_at: z.nullable(z.iso.datetime({ offset: true }))
+});
+
 /**
  * The one error shape: a stable code, a message for people, and messages per field (for the schema).
  */
@@ -125,6 +133,7 @@ export const zAppointmentCreatedOutput = z.object({
     hold_expires_at: z.readonly(z.iso.datetime({ offset: true })),
     created_at: z.readonly(z.iso.datetime({ offset: true })),
     latest_payment_session: z.nullable(zPaymentSessionOutput),
+    cancellation: z.optional(zCancellationTerms),
     access_token: z.optional(z.string())
 });
 
@@ -145,7 +154,8 @@ export const zAppointmentOutput = z.object({
     currency: z.readonly(z.string()),
     hold_expires_at: z.readonly(z.iso.datetime({ offset: true })),
     created_at: z.readonly(z.iso.datetime({ offset: true })),
-    latest_payment_session: z.nullable(zPaymentSessionOutput)
+    latest_payment_session: z.nullable(zPaymentSessionOutput),
+    cancellation: z.optional(zCancellationTerms)
 });
 
 export const zPractitioner = z.object({
@@ -180,6 +190,33 @@ export const zReadyStatus = z.object({
     database: z.string()
 });
 
+export const zReceiptItem = z.object({
+    description: z.string(),
+    quantity: z.int(),
+    amount_cents: z.int()
+});
+
+/**
+ * An itemized receipt (payments/receipts.py), fit to substantiate an HSA/FSA claim.
+ */
+export const zReceipt = z.object({
+    receipt_number: z.string(),
+    clinic_name: z.string(),
+    appointment_id: z.uuid(),
+    patient_name: z.string(),
+    patient_email: z.string(),
+    practitioner_name: z.string(),
+    service_name: z.string(),
+    date_of_service: z.iso.datetime({ offset: true }),
+    items: z.array(zReceiptItem),
+    amount_cents: z.int(),
+    currency: z.string(),
+    payment_method: z.string(),
+    provider: z.string(),
+    provider_reference: z.string(),
+    paid_at: z.iso.datetime({ offset: true })
+});
+
 export const zAppointmentCreateInputRequestWritable = z.object({
     practitioner: z.string().check(z.minLength(1), z.maxLength(100)),
     provider_name: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
@@ -191,7 +228,12 @@ export const zAppointmentCreateInputRequestWritable = z.object({
 });
 
 export const zAppointmentCreatedOutputWritable = z.object({
+    cancellation: z.optional(zCancellationTerms),
     access_token: z.optional(z.string())
+});
+
+export const zAppointmentOutputWritable = z.object({
+    cancellation: z.optional(zCancellationTerms)
 });
 
 export const zAppointmentCreateBody = zAppointmentCreateInputRequestWritable;
@@ -221,6 +263,12 @@ export const zPaymentSessionStartPath = z.object({
 });
 
 export const zPaymentSessionStartResponse = zPaymentSessionOutput;
+
+export const zAppointmentReceiptPath = z.object({
+    appointment_id: z.uuid()
+});
+
+export const zAppointmentReceiptResponse = zReceipt;
 
 export const zAppointmentRescheduleBody = zAppointmentRescheduleInputRequest;
 
