@@ -35,7 +35,7 @@ class CancellationField(serializers.Field):  # type: ignore[type-arg]
         super().__init__(
             source="*",
             required=False,
-            help_text="Whether the patient may cancel now and what that refunds (state it before confirming).",
+            help_text="May the patient cancel now, and what would it refund (state it before confirming).",
         )
 
     def to_representation(self, value: Appointment) -> dict[str, Any]:

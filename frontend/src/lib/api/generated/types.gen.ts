@@ -43,7 +43,7 @@ export type AppointmentCreatedOutput = {
     readonly created_at: string;
     latest_payment_session: PaymentSessionOutput | null;
     /**
-     * Whether the patient may cancel now and what that refunds (state it before confirming).
+     * May the patient cancel now, and what would it refund (state it before confirming).
      */
     cancellation?: CancellationTerms;
     /**
@@ -79,7 +79,7 @@ export type AppointmentOutput = {
     readonly created_at: string;
     latest_payment_session: PaymentSessionOutput | null;
     /**
-     * Whether the patient may cancel now and what that refunds (state it before confirming).
+     * May the patient cancel now, and what would it refund (state it before confirming).
      */
     cancellation?: CancellationTerms;
 };
@@ -280,7 +280,7 @@ export type AppointmentCreateInputRequestWritable = {
 
 export type AppointmentCreatedOutputWritable = {
     /**
-     * Whether the patient may cancel now and what that refunds (state it before confirming).
+     * May the patient cancel now, and what would it refund (state it before confirming).
      */
     cancellation?: CancellationTerms;
     /**
@@ -291,7 +291,7 @@ export type AppointmentCreatedOutputWritable = {
 
 export type AppointmentOutputWritable = {
     /**
-     * Whether the patient may cancel now and what that refunds (state it before confirming).
+     * May the patient cancel now, and what would it refund (state it before confirming).
      */
     cancellation?: CancellationTerms;
 };
