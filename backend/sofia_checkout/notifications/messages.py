@@ -23,10 +23,10 @@ from sofia_checkout.appointments.models import Appointment
 from sofia_checkout.notifications.ics import CalendarEvent, calendar_ics
 from sofia_checkout.notifications.models import EmailEvent, OutboxEmail
 from sofia_checkout.payments.models import PaymentSession, Refund, RefundStatus
+from sofia_checkout.payments.receipts import NotPaid, receipt_for
 from sofia_checkout.payments.selectors import payment_methods
 from sofia_checkout.payments.statuses import PaymentStatus
 
-CLINIC = "Sofia Health"
 SUBJECTS: dict[str, str] = {
     EmailEvent.BOOKING_CONFIRMED: "Your appointment is confirmed: {when}",
     EmailEvent.PAYMENT_UNDER_REVIEW: "Payment received, under review: {when}",
@@ -52,16 +52,18 @@ def local_time(value: datetime, time_zone: str) -> str:
 
 
 @dataclass(frozen=True)
-class Receipt:
-    """What an HSA/FSA claim needs: who, what, when, how much, paid how, and the payment's reference."""
+class ReceiptLines:
+    """The payments receipt (payments.receipts.receipt_for, the same as GET .../receipt/) as the email
+    shows it: what an HSA/FSA claim needs, in words."""
 
+    number: str
+    patient: str
     practitioner: str
     service: str
     date_of_service: str
     amount: str
     method: str
     reference: str
-    patient: str
 
 
 def _method_name(provider: str) -> str:
@@ -69,16 +71,22 @@ def _method_name(provider: str) -> str:
     return names.get(provider, provider)
 
 
-def receipt_for_session(appointment: Appointment, session: PaymentSession) -> Receipt:
-    zone = appointment.practitioner.time_zone
-    return Receipt(
-        practitioner=appointment.practitioner.name,
-        service=appointment.service_name,
-        date_of_service=appointment.appointment_time.astimezone(ZoneInfo(zone)).strftime("%B %-d, %Y"),
-        amount=money(session.amount_cents, session.currency),
-        method=_method_name(session.provider),
-        reference=session.payment_reference or session.provider_session_id or str(session.pk),
-        patient=appointment.client_name,
+def receipt_lines(appointment: Appointment, session: PaymentSession) -> ReceiptLines | None:
+    """None when the appointment is no longer paid (e.g. a confirmation resent after a refund)."""
+    try:
+        receipt = receipt_for(appointment, payment_session=session)
+    except NotPaid:
+        return None
+    zone = ZoneInfo(appointment.practitioner.time_zone)
+    return ReceiptLines(
+        number=receipt.receipt_number,
+        patient=receipt.patient_name,
+        practitioner=receipt.practitioner_name,
+        service=receipt.service_name,
+        date_of_service=receipt.date_of_service.astimezone(zone).strftime("%B %-d, %Y"),
+        amount=money(receipt.amount_cents, receipt.currency),
+        method=receipt.payment_method,
+        reference=receipt.provider_reference,
     )
 
 
@@ -109,6 +117,7 @@ def _when(email: OutboxEmail, key: str, fallback: datetime) -> datetime:
 def _calendar(email: OutboxEmail, start: datetime, end: datetime, *, now: datetime) -> str:
     appointment = email.appointment
     _, organizer = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    visit = f"{appointment.service_name} with {appointment.practitioner.name}"
     return calendar_ics(
         CalendarEvent(
             uid=f"appointment-{appointment.pk}@sofia-checkout",
@@ -116,7 +125,7 @@ def _calendar(email: OutboxEmail, start: datetime, end: datetime, *, now: dateti
             start=start,
             end=end,
             summary=f"{appointment.service_name} with {appointment.practitioner.name}",
-            description=f"{CLINIC}: {appointment.service_name} with {appointment.practitioner.name}.",
+            description=f"{settings.CLINIC_NAME}: {visit}.",
             organizer_email=organizer or "appointments@sofia-checkout",
             cancelled=email.event == EmailEvent.CANCELLED,
         ),
@@ -130,7 +139,7 @@ def message_context(email: OutboxEmail) -> dict[str, Any]:
     zone = appointment.practitioner.time_zone
     start = _when(email, "appointment_time", appointment.appointment_time)
     context: dict[str, Any] = {
-        "clinic": CLINIC,
+        "clinic": settings.CLINIC_NAME,
         "event": email.event,
         "patient_name": appointment.client_name,
         "practitioner": appointment.practitioner.name,
@@ -144,7 +153,8 @@ def message_context(email: OutboxEmail) -> dict[str, Any]:
     session = email.payment_session
     if session is not None:
         context["method"] = _method_name(session.provider)
-        context["receipt"] = receipt_for_session(appointment, session)
+        if email.event == EmailEvent.BOOKING_CONFIRMED:
+            context["receipt"] = receipt_lines(appointment, session)
     if email.event == EmailEvent.RESCHEDULED:
         context["previous_when"] = local_time(_when(email, "previous_time", start), zone)
     if email.event == EmailEvent.CANCELLED:

@@ -20,6 +20,7 @@ from sofia_checkout.notifications.messages import email_message, money
 from sofia_checkout.notifications.models import EmailEvent, OutboxEmail, OutboxStatus
 from sofia_checkout.notifications.outbox import describe_failure, outbox_send, retry_delay
 from sofia_checkout.payments.models import PaymentSession
+from sofia_checkout.payments.receipts import receipt_for
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +76,10 @@ def test_the_confirmation_itemizes_the_receipt_in_text_and_html(
         assert f"{label}:" in message.body
         assert value in message.body.split(f"{label}:", 1)[1].splitlines()[0]
         assert f">{label}</th><td>" in html
+    # The very receipt the API serves (GET .../receipt/): the same number.
+    number = receipt_for(appointment, payment_session=session).receipt_number
+    assert f"Receipt number:     {number}" in message.body
+    assert f"<td>{number}</td>" in html
     # HTML escapes what the patient typed; plain text shows it as typed (no entities).
     assert "Zoë O&#x27;Brien &lt;Jo&gt; &amp; Co" in html
     assert "<Jo>" not in html
@@ -85,6 +90,20 @@ def test_the_confirmation_itemizes_the_receipt_in_text_and_html(
         message.extra_headers["Message-ID"]
         == f"<outbox-{OutboxEmail.objects.get().pk}-{appointment.pk}@sofia-checkout>"
     )
+
+
+def test_a_confirmation_sent_after_a_refund_goes_without_a_receipt(
+    paid: tuple[Appointment, PaymentSession],
+) -> None:
+    appointment, session = paid
+    PaymentSession.objects.filter(pk=session.pk).update(status="refunded")
+    appointment.status = "cancelled"
+    appointment.save()
+    session.refresh_from_db()
+    row = outbox_row(appointment, EmailEvent.BOOKING_CONFIRMED, payment_session=session)
+    message = email_message(row, now=NOW)
+    assert "RECEIPT" not in message.body
+    assert "Receipt" not in message.alternatives[0].content
 
 
 def test_the_only_secret_is_the_patients_own_manage_link(paid: tuple[Appointment, PaymentSession]) -> None:
