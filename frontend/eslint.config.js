@@ -4,7 +4,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const features = ['booking', 'checkout', 'payment-return'];
+const features = ['booking', 'checkout', 'payment-return', 'manage'];
 
 export default defineConfig(
   { ignores: ['dist', 'dist-e2e', 'node_modules', 'test-results', 'playwright-report', 'e2e/artifacts', 'coverage', 'src/lib/api/generated'] },

@@ -12,6 +12,7 @@ import { createBrowserHistory, Router, useLocation, type History, type Route } f
 const CheckoutRoute = lazy(() => import('@/app/routes/checkout'));
 const CheckoutReturnRoute = lazy(() => import('@/app/routes/checkout-return'));
 const CheckoutCancelledRoute = lazy(() => import('@/app/routes/checkout-cancelled'));
+const ManageRoute = lazy(() => import('@/app/routes/manage'));
 const NotFoundRoute = lazy(() => import('@/app/routes/not-found'));
 
 export const routes: readonly Route[] = [
@@ -19,6 +20,7 @@ export const routes: readonly Route[] = [
   { path: paths.checkout.path, element: <CheckoutRoute /> },
   { path: paths.checkoutReturn.path, element: <CheckoutReturnRoute /> },
   { path: paths.checkoutCancelled.path, element: <CheckoutCancelledRoute /> },
+  { path: paths.manage.path, element: <ManageRoute /> },
   { path: '*', element: <NotFoundRoute /> },
 ];
 

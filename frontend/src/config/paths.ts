@@ -10,4 +10,8 @@ export const paths = {
       appointmentId ? `/checkout/return?${new URLSearchParams({ appointment_id: appointmentId }).toString()}` : '/checkout/return',
   },
   checkoutCancelled: { path: '/checkout/cancelled', href: () => '/checkout/cancelled' },
+  manage: {
+    path: '/appointments/:appointmentId/manage',
+    href: (appointmentId: string) => `/appointments/${encodeURIComponent(appointmentId)}/manage`,
+  },
 } as const;

@@ -86,6 +86,24 @@ export const handlers = [
     return HttpResponse.json(session, { status: 201 });
   }),
 
+  http.post(api('/api/appointments/:id/cancel/'), ({ params, request }) => {
+    const appointment = db.authorized(String(params.id), request);
+    if (!appointment) return notFound();
+    const session = appointment.latest_payment_session;
+    const refunded = session?.status === 'paid' ? { ...session, status: 'refunded' as const } : session;
+    return HttpResponse.json(db.put({ ...appointment, status: 'cancelled', latest_payment_session: refunded }));
+  }),
+
+  http.post(api('/api/appointments/:id/reschedule/'), async ({ params, request }) => {
+    const appointment = db.authorized(String(params.id), request);
+    if (!appointment) return notFound();
+    const { appointment_time: time } = (await request.json()) as { appointment_time: string };
+    if (db.isTaken(time)) return errorResponse(409, 'conflict', 'This time is already booked.');
+    const start = new Date(time);
+    const ends = new Date(start.getTime() + (new Date(appointment.ends_at).getTime() - new Date(appointment.appointment_time).getTime()));
+    return HttpResponse.json(db.put({ ...appointment, appointment_time: start.toISOString(), ends_at: ends.toISOString() }));
+  }),
+
   http.post(api('/api/payment-sessions/:id/sync/'), ({ params, request }) => {
     for (const appointment of db.appointments.values()) {
       if (appointment.latest_payment_session?.id === params.id && db.authorized(appointment.id, request)) {

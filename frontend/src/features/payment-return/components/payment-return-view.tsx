@@ -138,6 +138,10 @@ function StateBody({
           <p>
             Thank you, {appointment.client_name}. {detailAfterPayment('confirmed')}
           </p>
+          <p>
+            <Link to={paths.manage.href(appointment.id)}>Manage your appointment</Link> (add it to your calendar,
+            change the time or cancel).
+          </p>
         </div>
       );
     case 'review':
