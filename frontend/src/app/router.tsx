@@ -13,6 +13,7 @@ const CheckoutRoute = lazy(() => import('@/app/routes/checkout'));
 const CheckoutReturnRoute = lazy(() => import('@/app/routes/checkout-return'));
 const CheckoutCancelledRoute = lazy(() => import('@/app/routes/checkout-cancelled'));
 const ManageRoute = lazy(() => import('@/app/routes/manage'));
+const ReceiptRoute = lazy(() => import('@/app/routes/receipt'));
 const NotFoundRoute = lazy(() => import('@/app/routes/not-found'));
 
 export const routes: readonly Route[] = [
@@ -21,6 +22,7 @@ export const routes: readonly Route[] = [
   { path: paths.checkoutReturn.path, element: <CheckoutReturnRoute /> },
   { path: paths.checkoutCancelled.path, element: <CheckoutCancelledRoute /> },
   { path: paths.manage.path, element: <ManageRoute /> },
+  { path: paths.receipt.path, element: <ReceiptRoute /> },
   { path: '*', element: <NotFoundRoute /> },
 ];
 

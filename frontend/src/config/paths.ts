@@ -14,4 +14,8 @@ export const paths = {
     path: '/appointments/:appointmentId/manage',
     href: (appointmentId: string) => `/appointments/${encodeURIComponent(appointmentId)}/manage`,
   },
+  receipt: {
+    path: '/appointments/:appointmentId/receipt',
+    href: (appointmentId: string) => `/appointments/${encodeURIComponent(appointmentId)}/receipt`,
+  },
 } as const;

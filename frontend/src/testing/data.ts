@@ -1,4 +1,4 @@
-import type { AppointmentOutput, CheckoutConfig, PaymentSessionOutput } from '@/lib/api/generated';
+import type { AppointmentOutput, CheckoutConfig, PaymentSessionOutput, Receipt } from '@/lib/api/generated';
 
 let counter = 0;
 /** A valid UUID (v4 layout, as the server's), distinct per call; the prefix tells appointments from sessions. */
@@ -86,6 +86,29 @@ export function buildAppointment(overrides: Partial<Omit<AppointmentOutput, 'pro
     ...overrides,
   };
   return Object.assign(appointment, { provider_name: appointment.practitioner_name });
+}
+
+/** The receipt the server issues for a paid appointment (payments/receipts.py): one line, the server's price. */
+export function buildReceipt(appointment: AppointmentOutput, overrides: Partial<Receipt> = {}): Receipt {
+  const session = appointment.latest_payment_session;
+  return {
+    receipt_number: 'SH-2026-000042',
+    clinic_name: 'Sofia Health Clinic',
+    appointment_id: appointment.id,
+    patient_name: appointment.client_name,
+    patient_email: appointment.client_email,
+    practitioner_name: appointment.practitioner_name,
+    service_name: appointment.service_name,
+    date_of_service: appointment.appointment_time,
+    items: [{ description: appointment.service_name, quantity: 1, amount_cents: appointment.amount_cents }],
+    amount_cents: appointment.amount_cents,
+    currency: appointment.currency,
+    payment_method: session?.provider === 'truemed' ? 'HSA/FSA' : 'Card',
+    provider: session?.provider ?? 'stripe',
+    provider_reference: 'pi_test_123',
+    paid_at: session?.updated_at ?? appointment.created_at,
+    ...overrides,
+  };
 }
 
 /** The demo hours of the msw mock: every weekday (Mon-Fri) at these wall-clock times, in the asked zone. */

@@ -3,7 +3,7 @@ import { http, HttpResponse } from 'msw';
 import { env } from '@/config/env';
 import type { AppointmentCreateData, ProviderEnum } from '@/lib/api/generated';
 
-import { buildAppointment, buildAvailabilityDays, buildPaymentSession, testConfig } from '../data';
+import { buildAppointment, buildAvailabilityDays, buildPaymentSession, buildReceipt, testConfig } from '../data';
 import { db, tokenFor } from './db';
 
 export const api = (path: string) => `${env.apiBaseUrl}${path}`;
@@ -70,6 +70,15 @@ export const handlers = [
   http.get(api('/api/appointments/:id/'), ({ params, request }) => {
     const appointment = db.authorized(String(params.id), request);
     return appointment ? HttpResponse.json(appointment) : notFound();
+  }),
+
+  // 200 only once paid (confirmed, with a paid session); 409 `not_paid` otherwise.
+  http.get(api('/api/appointments/:id/receipt/'), ({ params, request }) => {
+    const appointment = db.authorized(String(params.id), request);
+    if (!appointment) return notFound();
+    const paid = appointment.status === 'confirmed' && appointment.latest_payment_session?.status === 'paid';
+    if (!paid) return errorResponse(409, 'not_paid', 'This appointment has not been paid.');
+    return HttpResponse.json(buildReceipt(appointment));
   }),
 
   http.post(api('/api/appointments/:id/payment-sessions/'), async ({ params, request }) => {

@@ -94,6 +94,9 @@ function ManageDetails({ appointment, manageUrl }: { appointment: AppointmentOut
           >
             Add to calendar
           </button>
+          <Link className="button button-secondary" to={paths.receipt.href(appointment.id)}>
+            Receipt (for HSA/FSA claims)
+          </Link>
         </p>
       ) : null}
       {canChange && mode === 'view' ? (
