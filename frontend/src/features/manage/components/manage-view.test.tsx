@@ -1,5 +1,6 @@
 import { http } from 'msw';
 
+import { formatDateTime } from '@/lib/format';
 import { loadAccessToken } from '@/lib/pending-appointment';
 import { pickSlot } from '@/testing/booking';
 import { buildAppointment, buildPaymentSession } from '@/testing/data';
@@ -50,6 +51,46 @@ describe('Manage page', () => {
     expect(await within(status).findByText('Cancelled')).toBeInTheDocument();
     expect(status).toHaveTextContent('Refunded: $150.00 went back to the card you paid with.');
     expect(screen.queryByRole('button', { name: 'Cancel appointment' })).not.toBeInTheDocument();
+  });
+
+  it("states the server's refund and cutoff before cancelling", async () => {
+    const base = paidAppointment();
+    const cutoff = new Date(Date.now() + 6 * 86_400_000).toISOString();
+    const appointment = db.put({
+      ...base,
+      cancellation: {
+        allowed: true,
+        code: 'full_refund',
+        message: 'Cancel now and the full amount is refunded to the card or HSA/FSA account that paid.',
+        refund_amount_cents: 12000,
+        refund_cutoff_at: cutoff,
+      },
+    });
+    const { user } = renderApp(`/appointments/${appointment.id}/manage`);
+    await user.click(await screen.findByRole('button', { name: 'Cancel appointment' }));
+    const statement = screen.getByTestId('refund-statement');
+    expect(statement).toHaveTextContent('If you cancel now, $120.00 is refunded in full to the card you paid with.');
+    expect(statement).toHaveTextContent(`refunded in full until ${formatDateTime(cutoff)}`);
+    expect(screen.getByRole('button', { name: 'Cancel and refund $120.00' })).toBeEnabled();
+  });
+
+  it('shows the server\'s reason and no cancel button when cancelling is not allowed', async () => {
+    const appointment = db.put({
+      ...paidAppointment(),
+      cancellation: {
+        allowed: false,
+        code: 'cancellation_window_closed',
+        message: 'A paid appointment can be cancelled online until 24 hours before it starts. Please contact the clinic.',
+        refund_amount_cents: 0,
+        refund_cutoff_at: new Date(Date.now() - 3_600_000).toISOString(),
+      },
+    });
+    renderApp(`/appointments/${appointment.id}/manage`);
+    expect(await screen.findByTestId('cancel-not-allowed')).toHaveTextContent(
+      'can be cancelled online until 24 hours before it starts. Please contact the clinic.',
+    );
+    expect(screen.queryByRole('button', { name: 'Cancel appointment' })).not.toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Change the time' })).toBeEnabled();
   });
 
   it('explains a refused cancel (inside the cutoff) and changes nothing', async () => {

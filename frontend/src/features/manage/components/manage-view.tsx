@@ -10,9 +10,9 @@ import { Loading } from '@/components/loading';
 import { SlotPicker } from '@/components/slot-picker';
 import { formatSlot } from '@/components/slot-picker/slot-dates';
 import { paths } from '@/config/paths';
-import type { AppointmentOutput } from '@/lib/api/generated';
+import type { AppointmentOutput, CancellationTerms } from '@/lib/api/generated';
 import { isApiError } from '@/lib/api-client';
-import { formatMoney, patientTimeZone } from '@/lib/format';
+import { formatDateTime, formatMoney, patientTimeZone } from '@/lib/format';
 import { Link } from '@/lib/router';
 
 import { useCancelAppointment, useRescheduleAppointment } from '../api/manage-appointment';
@@ -71,6 +71,9 @@ export function ManageView({ appointmentId, manageUrl }: { appointmentId: string
 function ManageDetails({ appointment, manageUrl }: { appointment: AppointmentOutput; manageUrl: string }) {
   const [mode, setMode] = useState<'view' | 'cancel' | 'reschedule'>('view');
   const canChange = changeable(appointment);
+  // The server's terms (appointment.cancellation): when it says no, there is no cancel button, only its reason.
+  const terms = appointment.cancellation;
+  const cancelRefused = terms !== undefined && !terms.allowed;
   return (
     <>
       <div className={`notice ${appointment.status === 'confirmed' ? 'notice-success' : 'notice-info'}`} data-testid="manage-status">
@@ -100,14 +103,23 @@ function ManageDetails({ appointment, manageUrl }: { appointment: AppointmentOut
         </p>
       ) : null}
       {canChange && mode === 'view' ? (
-        <p className="actions">
-          <button type="button" className="button button-secondary" onClick={() => { setMode('reschedule'); }}>
-            Change the time
-          </button>
-          <button type="button" className="button button-secondary" onClick={() => { setMode('cancel'); }}>
-            Cancel appointment
-          </button>
-        </p>
+        <>
+          <p className="actions">
+            <button type="button" className="button button-secondary" onClick={() => { setMode('reschedule'); }}>
+              Change the time
+            </button>
+            {cancelRefused ? null : (
+              <button type="button" className="button button-secondary" onClick={() => { setMode('cancel'); }}>
+                Cancel appointment
+              </button>
+            )}
+          </p>
+          {cancelRefused ? (
+            <p className="muted" data-testid="cancel-not-allowed">
+              {terms.message}
+            </p>
+          ) : null}
+        </>
       ) : null}
       {canChange && mode === 'cancel' ? (
         <CancelPanel appointment={appointment} onClose={() => { setMode('view'); }} />
@@ -119,10 +131,21 @@ function ManageDetails({ appointment, manageUrl }: { appointment: AppointmentOut
   );
 }
 
+/** The refund a cancel now would make, in the server's terms (amount and cutoff as it sent them). */
+function refundStatement(terms: CancellationTerms, appointment: AppointmentOutput): string {
+  if (terms.refund_amount_cents <= 0) return terms.message;
+  const amount = formatMoney(terms.refund_amount_cents, appointment.currency);
+  const cutoff = terms.refund_cutoff_at ? ` Cancellations are refunded in full until ${formatDateTime(terms.refund_cutoff_at)}.` : '';
+  return `If you cancel now, ${amount} is refunded in full to ${methodName(appointment)}.${cutoff} ${terms.message}`;
+}
+
 function CancelPanel({ appointment, onClose }: { appointment: AppointmentOutput; onClose: () => void }) {
   const cancel = useCancelAppointment(appointment.id);
-  const paid = appointment.status === 'confirmed';
-  const amount = formatMoney(appointment.amount_cents, appointment.currency);
+  const terms = appointment.cancellation;
+  // What a cancel now refunds: the server's figure when it sent its terms, else the amount of a paid visit.
+  const refundCents = terms ? terms.refund_amount_cents : appointment.status === 'confirmed' ? appointment.amount_cents : 0;
+  const paid = refundCents > 0;
+  const amount = formatMoney(refundCents, appointment.currency);
   useAnnouncement(cancel.isPending ? 'Cancelling…' : null);
   // 409: the server's policy refuses (too close to the visit, or already started): its message says why.
   const refused = isApiError(cancel.error) && cancel.error.code === 'conflict' ? cancel.error : null;
@@ -130,7 +153,7 @@ function CancelPanel({ appointment, onClose }: { appointment: AppointmentOutput;
     <section className="notice notice-warning" aria-labelledby="cancel-title">
       <h2 id="cancel-title">Cancel this appointment?</h2>
       <p data-testid="refund-statement">
-        {paid
+        {terms ? refundStatement(terms, appointment) : paid
           ? `You paid ${amount}. If you cancel now, ${amount} is refunded in full to ${methodName(appointment)}, as long as the clinic's cancellation notice has not passed; if it has, nothing changes and we tell you so.`
           : 'Nothing has been charged, so there is nothing to refund. The time is released for other patients.'}
       </p>
