@@ -11,169 +11,53 @@ payment sessions at once.
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
-from testing.booking import booking
-from testing.net import free_port, served
-from tests.deploy.helpers import BACKEND_DIR, REPO_DIR, production_env
+from testing.replicas import Site, book_many, replica_site
 
 REPLICAS = 3
 SHOPPERS = 100
 PROVIDER_LIMIT = 25
 CREATE = "POST /v1/checkout/sessions"
-OFFERINGS = (
-    ("ana-reyes", "initial_consultation"),
-    ("sam-okafor", "initial_consultation"),
-    ("jordan-lee", "follow_up"),
-)
-
-
-def _ensure(script: str) -> str:
-    result = subprocess.run(
-        ["bash", str(REPO_DIR / "scripts" / script)], capture_output=True, text=True, check=False, timeout=120
-    )
-    if result.returncode != 0:
-        pytest.fail(f"scripts/{script} failed: {result.stderr}", pytrace=False)
-    return result.stdout.strip().splitlines()[-1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-@dataclass
-class Site:
-    replicas: list[str]
-    sandbox: str
-    logs: list[Path]
-
-    def server_logs(self) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in self.logs)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp = tmp_path_factory.mktemp("rate-limit")
-    admin_url = _ensure("ensure-postgres.sh")
-    redis_url = _ensure("ensure-redis.sh")
-    database = f"sofia_ratelimit_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    sandbox_port, ports = free_port(), [free_port() for _ in range(REPLICAS)]
-    sandbox = f"http://127.0.0.1:{sandbox_port}"
-    replicas = [f"http://127.0.0.1:{port}" for port in ports]
-    env = production_env(
-        DATABASE_URL=admin_url.rsplit("/", 1)[0] + f"/{database}",
-        CACHE_URL=f"{redis_url}/0?key_prefix=ratelimit-{uuid.uuid4().hex[:12]}",
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        WEB_CONCURRENCY="2",
-        GUNICORN_THREADS="16",
-        LOG_LEVEL="WARNING",
-        THROTTLE_BOOKING="100000/min",
-        THROTTLE_PAYMENT_SESSION="100000/min",
-        STRIPE_API_BASE=f"{sandbox}/stripe",
-        TRUEMED_API_BASE=f"{sandbox}/truemed",
+    env = {
+        "GUNICORN_THREADS": "16",
+        "LOG_LEVEL": "WARNING",
+        "THROTTLE_BOOKING": "100000/min",
+        "THROTTLE_PAYMENT_SESSION": "100000/min",
         # The provider's limits are the production defaults (Stripe's sandbox figures); the margin under
         # them is wider than the default 0.92. The schedule is exact where it is kept (Redis), but on this
         # loaded 2-core machine a request can reach the sandbox, and be counted there, half a second after
         # its turn (100 requests land at once; the sandbox is one process among a dozen). At 15 a second a
         # request may be 0.66 s late without meeting 25/s. Without the shared schedule the six workers
         # would send 90 a second. bench/rate_limit_bench.py measures the default margin.
-        PROVIDER_RATE_LIMIT_SAFETY="0.6",
-    )
-    logs = [tmp / "sandbox.log", *(tmp / f"replica-{i + 1}.log" for i in range(REPLICAS))]
-    try:
-        with ExitStack() as stack:
-            sandbox_env = {
-                **env,
-                "SANDBOX_HOST": "127.0.0.1",
-                "SANDBOX_PORT": str(sandbox_port),
-                "SANDBOX_LATENCY_MS": "50",
-                "SANDBOX_STRIPE_RATE_LIMIT": str(PROVIDER_LIMIT),
-                "SANDBOX_STRIPE_ENDPOINT_RATE_LIMIT": str(PROVIDER_LIMIT),
-                "SANDBOX_STRIPE_WEBHOOK_URL": f"{replicas[0]}/api/webhooks/stripe/",
-                "SANDBOX_TRUEMED_WEBHOOK_URL": f"{replicas[0]}/api/webhooks/truemed/",
-            }
-            stack.enter_context(
-                served(
-                    ["bash", "scripts/start-sandbox.sh"],
-                    cwd=BACKEND_DIR,
-                    env=sandbox_env,
-                    log=logs[0],
-                    ready=lambda: _answers(f"{sandbox}/_sandbox/health"),
-                    timeout=30,
-                )
-            )
-            for index, (url, port) in enumerate(zip(replicas, ports, strict=True)):
-                replica_env = {
-                    **env,
-                    "HOST": "127.0.0.1",
-                    "PORT": str(port),
-                    "MIGRATE_ON_START": "1" if index == 0 else "0",
-                    "BACKEND_REPLICA_NAME": f"replica-{index + 1}",
-                }
-                stack.enter_context(
-                    served(
-                        ["bash", "scripts/start-backend.sh"],
-                        cwd=BACKEND_DIR,
-                        env=replica_env,
-                        log=logs[index + 1],
-                        ready=lambda url=url: _answers(f"{url}/api/ready/"),
-                        timeout=90,
-                    )
-                )
-            yield Site(replicas, sandbox, logs)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
-
-def _book_many(api: str, count: int) -> list[dict[str, Any]]:
-    """`count` appointments over the demo practitioners' open slots (earliest first, overlaps skipped)."""
-    today = datetime.now(UTC).date()
-    booked: list[dict[str, Any]] = []
-    with httpx.Client(base_url=api, timeout=30) as http:
-        for practitioner, service in OFFERINGS:
-            days = http.get(
-                "/api/availability/",
-                params={
-                    "practitioner": practitioner,
-                    "service": service,
-                    "from": today.isoformat(),
-                    "to": (today + timedelta(days=30)).isoformat(),
-                },
-            ).json()["days"]
-            for slot in (slot for day in days for slot in day["slots"]):
-                response = http.post(
-                    "/api/appointments/",
-                    json=booking(practitioner=practitioner, service=service, appointment_time=slot),
-                )
-                if response.status_code == 201:
-                    booked.append(response.json())
-                    if len(booked) == count:
-                        return booked
-                else:
-                    assert response.status_code == 409, response.text  # overlaps the one just booked
-    raise AssertionError(f"only {len(booked)} open slots")
+        "PROVIDER_RATE_LIMIT_SAFETY": "0.6",
+    }
+    sandbox_env = {
+        "SANDBOX_LATENCY_MS": "50",
+        "SANDBOX_STRIPE_RATE_LIMIT": str(PROVIDER_LIMIT),
+        "SANDBOX_STRIPE_ENDPOINT_RATE_LIMIT": str(PROVIDER_LIMIT),
+    }
+    with replica_site(
+        tmp_path_factory.mktemp("rate-limit"),
+        replicas=REPLICAS,
+        env=env,
+        sandbox_env=sandbox_env,
+        name="ratelimit",
+    ) as running:
+        yield running
 
 
 @dataclass
@@ -184,7 +68,7 @@ class Shopper:
 
 
 def test_a_hundred_shoppers_at_once_never_push_the_provider_over_its_limit(site: Site) -> None:
-    appointments = _book_many(site.replicas[0], SHOPPERS)
+    appointments = book_many(site.replicas[0], SHOPPERS)
     assert httpx.delete(f"{site.sandbox}/_sandbox/stats.json", timeout=10).status_code == 200
     barrier = threading.Barrier(SHOPPERS)
     shoppers = [Shopper(answers=[]) for _ in appointments]

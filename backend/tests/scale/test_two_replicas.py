@@ -5,8 +5,7 @@ Redis, with the provider sandbox, as docker-compose runs them: a second replica 
 - 50 parallel create-session calls spread over both replicas make exactly one provider session;
 - the reconcile job running beside both, during that storm and during the payment, changes nothing wrongly.
 
-PostgreSQL and Redis are started by scripts/ensure-postgres.sh and scripts/ensure-redis.sh; the test makes
-its own database (dropped afterwards) and its own Redis key prefix, so parallel runs never share state.
+The site (its own database and Redis key prefix) comes from testing/replicas.py.
 """
 
 from __future__ import annotations
@@ -15,56 +14,31 @@ import json
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 import redis
 
 from testing.booking import booking
-from testing.net import free_port, served
-from tests.deploy.helpers import BACKEND_DIR, REPO_DIR, production_env
+from testing.replicas import Site, replica_site
+from tests.deploy.helpers import BACKEND_DIR
 
 BOOKING_LIMIT = 5
 PARALLEL_CREATES = 50
 PROVIDER_LATENCY_MS = 100
 
 
-def _ensure(script: str) -> str:
-    result = subprocess.run(
-        ["bash", str(REPO_DIR / "scripts" / script)], capture_output=True, text=True, check=False, timeout=120
-    )
-    if result.returncode != 0:
-        pytest.fail(f"scripts/{script} failed: {result.stderr}", pytrace=False)
-    return result.stdout.strip().splitlines()[-1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @dataclass
-class Cluster:
-    replicas: list[str]
-    sandbox: str
-    env: dict[str, str]
+class Cluster(Site):
     cache: redis.Redis
-    prefix: str
-    logs: list[Path]
 
     def clear_rate_limits(self) -> None:
-        keys = list(self.cache.scan_iter(match=f"{self.prefix}:*"))
+        keys = list(self.cache.scan_iter(match=f"{self.cache_prefix}:*"))
         if keys:
             self.cache.delete(*keys)
 
@@ -84,82 +58,25 @@ class Cluster:
         assert report["errors"] == [], report
         return report
 
-    def server_logs(self) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in self.logs)
-
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    tmp = tmp_path_factory.mktemp("replicas")
-    admin_url = _ensure("ensure-postgres.sh")
-    redis_url = _ensure("ensure-redis.sh")
-    database = f"sofia_replicas_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    prefix = f"replicas-{uuid.uuid4().hex[:12]}"
-    sandbox_port, ports = free_port(), [free_port(), free_port()]
-    sandbox = f"http://127.0.0.1:{sandbox_port}"
-    replicas = [f"http://127.0.0.1:{port}" for port in ports]
-    env = production_env(
-        DATABASE_URL=admin_url.rsplit("/", 1)[0] + f"/{database}",
-        CACHE_URL=f"{redis_url}/0?key_prefix={prefix}",
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        WEB_CONCURRENCY="2",
-        LOG_LEVEL="INFO",
-        THROTTLE_BOOKING=f"{BOOKING_LIMIT}/min",
-        THROTTLE_PAYMENT_SESSION="1000/min",
-        STRIPE_API_BASE=f"{sandbox}/stripe",
-        TRUEMED_API_BASE=f"{sandbox}/truemed",
+    env = {
+        "LOG_LEVEL": "INFO",
+        "THROTTLE_BOOKING": f"{BOOKING_LIMIT}/min",
+        "THROTTLE_PAYMENT_SESSION": "1000/min",
         # The reconcile job looks at every open session at once, so it runs into the creates for real.
-        RECONCILE_STALE_MINUTES="0",
-    )
-    cache = redis.Redis.from_url(f"{redis_url}/0")
-    logs = [tmp / "sandbox.log", tmp / "replica-1.log", tmp / "replica-2.log"]
-    try:
-        with ExitStack() as stack:
-            sandbox_env = {
-                **env,
-                "SANDBOX_HOST": "127.0.0.1",
-                "SANDBOX_PORT": str(sandbox_port),
-                "SANDBOX_LATENCY_MS": str(PROVIDER_LATENCY_MS),
-                "SANDBOX_STRIPE_WEBHOOK_URL": f"{replicas[0]}/api/webhooks/stripe/",
-                "SANDBOX_TRUEMED_WEBHOOK_URL": f"{replicas[0]}/api/webhooks/truemed/",
-            }
-            stack.enter_context(
-                served(
-                    ["bash", "scripts/start-sandbox.sh"],
-                    cwd=BACKEND_DIR,
-                    env=sandbox_env,
-                    log=logs[0],
-                    ready=lambda: _answers(f"{sandbox}/_sandbox/health"),
-                    timeout=30,
-                )
-            )
-            # The first replica migrates; the second starts on the migrated database (MIGRATE_ON_START=0).
-            for index, (url, port) in enumerate(zip(replicas, ports, strict=True)):
-                replica_env = {
-                    **env,
-                    "HOST": "127.0.0.1",
-                    "PORT": str(port),
-                    "MIGRATE_ON_START": "1" if index == 0 else "0",
-                    "BACKEND_REPLICA_NAME": f"replica-{index + 1}",
-                }
-                stack.enter_context(
-                    served(
-                        ["bash", "scripts/start-backend.sh"],
-                        cwd=BACKEND_DIR,
-                        env=replica_env,
-                        log=logs[index + 1],
-                        ready=lambda url=url: _answers(f"{url}/api/ready/"),
-                        timeout=90,
-                    )
-                )
-            yield Cluster(replicas, sandbox, env, cache, prefix, logs)
-    finally:
-        cache.close()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        "RECONCILE_STALE_MINUTES": "0",
+    }
+    sandbox_env = {"SANDBOX_LATENCY_MS": str(PROVIDER_LATENCY_MS)}
+    with replica_site(
+        tmp_path_factory.mktemp("replicas"), replicas=2, env=env, sandbox_env=sandbox_env
+    ) as site:
+        cache = redis.Redis.from_url(f"{site.redis_url}/0")
+        try:
+            yield Cluster(**vars(site), cache=cache)
+        finally:
+            cache.close()
 
 
 def _open_slots(api: str, count: int) -> list[str]:
@@ -229,7 +146,7 @@ def test_a_rate_limit_is_counted_once_across_both_replicas(cluster: Cluster) -> 
         assert refused.status_code == 429, refused.text
         assert refused.json()["code"] == "throttled"
         assert int(refused.headers["Retry-After"]) > 0
-    assert any(key.startswith(f"{cluster.prefix}:".encode()) for key in cluster.cache.scan_iter())
+    assert any(key.startswith(f"{cluster.cache_prefix}:".encode()) for key in cluster.cache.scan_iter())
 
 
 def test_parallel_creates_over_both_replicas_make_one_provider_session_beside_the_reconcile_job(
