@@ -13,6 +13,7 @@ import respx
 from rest_framework.test import APIClient
 
 from testing.booking import booking, slot
+from testing.flows import started
 from testing.patient import PatientClient
 from testing.provider_mocks import (
     STRIPE_BASE,
@@ -92,3 +93,34 @@ def stripe_mock() -> Iterator[StripeMock]:
 def truemed_mock() -> Iterator[TruemedMock]:
     with respx.mock(assert_all_called=False) as router:
         yield TruemedMock(router)
+
+
+Json = dict[str, Any]
+
+
+@pytest.fixture
+def card_checkout(api: APIClient, book: Any, stripe_mock: StripeMock) -> Callable[[], tuple[Json, Json]]:
+    """Book an appointment and start paying it by card (Stripe answers the create): the appointment and our
+    payment session, as the API returned them."""
+
+    def checkout() -> tuple[Json, Json]:
+        appointment = book()
+        stripe_mock.answer_create()
+        return appointment, started(api, appointment, "stripe")
+
+    return checkout
+
+
+@pytest.fixture
+def hsa_checkout(
+    api: APIClient, book: Any, truemed_mock: TruemedMock
+) -> Callable[[], tuple[Json, Json, str]]:
+    """Book an appointment and start paying it by HSA/FSA: the appointment, our payment session and Truemed's
+    session id."""
+
+    def checkout() -> tuple[Json, Json, str]:
+        appointment = book()
+        truemed_id = truemed_mock.answer_create()
+        return appointment, started(api, appointment, "truemed"), truemed_id
+
+    return checkout
