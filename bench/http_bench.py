@@ -246,9 +246,10 @@ class Slots:
 SLOTS = Slots()
 
 
-def book(http: httpx.Client, api: str) -> tuple[float, httpx.Response]:
+def next_booking() -> dict[str, str]:
+    """A booking body for the next free slot (each bench booking takes its own half hour)."""
     when, practitioner = SLOTS.take()
-    body = {
+    return {
         "practitioner": practitioner,
         "service": "follow_up",
         "appointment_time": when.isoformat(),
@@ -256,6 +257,10 @@ def book(http: httpx.Client, api: str) -> tuple[float, httpx.Response]:
         "client_email": "bench.shopper@example.com",
         "client_state": "CA",
     }
+
+
+def book(http: httpx.Client, api: str) -> tuple[float, httpx.Response]:
+    body = next_booking()
     started = time.perf_counter()
     answer = http.post(f"{api}/api/appointments/", json=body)
     return (time.perf_counter() - started) * 1000, answer
@@ -425,15 +430,7 @@ def query_counts() -> dict[str, int]:
     from django.test.utils import CaptureQueriesContext
 
     client = Client()
-    when, practitioner = SLOTS.take()
-    body = {
-        "practitioner": practitioner,
-        "service": "follow_up",
-        "appointment_time": when.isoformat(),
-        "client_name": "Bench Shopper",
-        "client_email": "bench.shopper@example.com",
-        "client_state": "CA",
-    }
+    body = next_booking()
     counts: dict[str, int] = {}
     with CaptureQueriesContext(connection) as booking:
         answer = client.post("/api/appointments/", body, content_type="application/json")
