@@ -51,6 +51,7 @@ sys.path.insert(0, str(BACKEND))
 import httpx
 
 from testing.net import free_port, served
+from testing.replicas import answers, ensure
 
 PROVIDER_LATENCY_MS = 150
 # These rows measure our latency over the provider's, not the providers' request limits (16 shoppers
@@ -81,20 +82,6 @@ HIGH_LIMIT = "1000000/min"  # every request comes from 127.0.0.1: the rate limit
 
 def log(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-def ensure(script: str) -> str:
-    out = subprocess.run(
-        ["bash", str(REPO / "scripts" / script)], capture_output=True, text=True, check=True, timeout=120
-    )
-    return out.stdout.strip().splitlines()[-1]
-
-
-def answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 # --- the servers -----------------------------------------------------------------------------------------
