@@ -24,6 +24,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -71,7 +72,8 @@ class Schedule:
 
 class SlotScheduler(Protocol):
     def reserve(self, schedules: Sequence[Schedule], *, max_wait: float, force: bool) -> tuple[bool, float]:
-        """Reserve the earliest slot free in every schedule. (True, wait): reserved, send in `wait` seconds.
+        """Reserve the earliest slot free in every schedule. (True, wait): reserved, send `wait` seconds
+        after this returns.
         (False, wait): the slot is `wait` away, more than max_wait; nothing reserved. `force` always
         reserves."""
         ...
@@ -120,14 +122,42 @@ return {1, wait, start}
 _MICRO = 1_000_000
 
 
+class RedisClockOffset:
+    """Redis's clock minus ours, so a slot on Redis's clock is met on ours, whatever each reply's delay.
+
+    Each reply brings Redis's time when the script ran; read against our clock when the reply arrived, it
+    is at most the true offset (the reply took some time). The largest reading of the last half minute is
+    the best estimate (the fastest reply), as NTP takes its best sample; old readings expire so drift is
+    followed."""
+
+    KEEP_SECONDS = 30.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._readings: deque[tuple[float, float]] = deque()  # (our clock, reading), readings decreasing
+
+    def add(self, redis_now: float, ours: float) -> float:
+        """Record one reading; the estimate (seconds to add to our clock to read Redis's)."""
+        reading = redis_now - ours
+        with self._lock:
+            while self._readings and self._readings[-1][1] <= reading:
+                self._readings.pop()  # a newer, larger reading makes older smaller ones useless
+            self._readings.append((ours, reading))
+            while self._readings[0][0] < ours - self.KEEP_SECONDS:
+                self._readings.popleft()
+            return self._readings[0][1]
+
+
 class RedisScheduler:
     """The schedule in Redis, shared by every process and replica that uses the same Redis. While Redis
     cannot be reached, each process paces on its own (logged): the provider's own limit and our 429
     handling still stand, and shoppers are not refused for an outage of ours."""
 
-    def __init__(self, cache: RedisCache) -> None:
+    def __init__(self, cache: RedisCache, clock: Callable[[], float] = time.monotonic) -> None:
         self._cache = cache
-        self._fallback = LocalScheduler()
+        self._clock = clock
+        self._offset = RedisClockOffset()
+        self._fallback = LocalScheduler(clock)
         # The first server takes every write (Django's RedisCache), so all keys of a script live together.
         # Django exposes no public handle on the client: its RedisCacheClient is `_cache`.
         client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
@@ -145,13 +175,17 @@ class RedisScheduler:
 
     def reserve(self, schedules: Sequence[Schedule], *, max_wait: float, force: bool) -> tuple[bool, float]:
         try:
-            granted, wait, _ = self.reserve_slot(schedules, max_wait=max_wait, force=force)
+            granted, wait, start = self.reserve_slot(schedules, max_wait=max_wait, force=force)
         except RedisError as exc:
             logger.error(
                 "provider rate limit: Redis unreachable, pacing in this process", extra={"error": str(exc)}
             )
             return self._fallback.reserve(schedules, max_wait=max_wait, force=force)
-        return bool(granted), int(wait) / _MICRO
+        answered = self._clock()
+        offset = self._offset.add((start - wait) / _MICRO, answered)
+        # The wait counted from now on our clock: a reply that took longer than the fastest one leaves
+        # less of it (aiming at `wait` after the reply would send late, before the reply early).
+        return bool(granted), max(0.0, start / _MICRO - offset - answered)
 
 
 def scheduler_from_settings() -> SlotScheduler:
@@ -193,35 +227,50 @@ class ProviderGate:
         if priority == Priority.WEBHOOK:
             self.scheduler.reserve(schedules, max_wait=0, force=True)
             return
-        # The slot is `wait` after the moment we asked (Redis reads its clock while our request is in
-        # flight): aiming at that moment, not at `wait` after the answer came, keeps a slow answer from
-        # pushing this call into the next caller's slot.
-        asked = self.clock()
-        if priority == Priority.SHOPPER:
-            granted, wait = self.scheduler.reserve(schedules, max_wait=self.shopper_wait, force=False)
-        else:
-            granted, wait = self._background_slot(schedules)
-            asked = self.clock()
-        if not granted:
-            logger.warning(
-                "provider rate limit: no slot",
-                extra={"provider": self.provider, "endpoint": endpoint, "priority": str(priority)},
-            )
-            raise ProviderBusyError(
-                f"{self.provider} {endpoint}: our request limit is reached", retry_after=math.ceil(wait)
-            )
-        pause = asked + wait - self.clock()
-        if pause > 0:
-            self.sleep(pause)
+        deadline = self.clock() + (
+            self.shopper_wait if priority == Priority.SHOPPER else self.background_wait
+        )
+        while True:
+            if priority == Priority.SHOPPER:
+                granted, wait = self.scheduler.reserve(
+                    schedules, max_wait=max(0.0, deadline - self.clock()), force=False
+                )
+            else:
+                granted, wait = self._background_slot(schedules, deadline)
+            due = self.clock() + wait
+            if granted and due > self.clock():
+                self.sleep(due - self.clock())
+            # Woken late (a busy machine), this call would arrive among later slots' calls and the
+            # provider could see more than its limit within a second: that slot is given up for another.
+            late = granted and self.clock() - due > _late_tolerance()
+            if granted and not late:
+                return
+            if not granted or self.clock() >= deadline:
+                logger.warning(
+                    "provider rate limit: no slot",
+                    extra={"provider": self.provider, "endpoint": endpoint, "priority": str(priority)},
+                )
+                raise ProviderBusyError(
+                    f"{self.provider} {endpoint}: our request limit is reached",
+                    retry_after=max(1, math.ceil(wait)),
+                )
+            logger.info("provider rate limit: late for a slot, taking another", extra={"endpoint": endpoint})
 
-    def _background_slot(self, schedules: Sequence[Schedule]) -> tuple[bool, float]:
+    def _background_slot(self, schedules: Sequence[Schedule], deadline: float) -> tuple[bool, float]:
         """Take a slot only when no shopper is queued; poll briefly for one."""
-        deadline = self.clock() + self.background_wait
         while True:
             granted, wait = self.scheduler.reserve(schedules, max_wait=0, force=False)
             if granted or self.clock() + min(wait, 0.2) > deadline:
                 return granted, wait
             self.sleep(min(wait, 0.2))
+
+
+def _late_tolerance() -> float:
+    """How late a call may leave after its slot: half the slack the safety margin buys (slots come
+    1/safety times the provider's spacing apart, so a second holds that much room); the other half is
+    for the way to the provider. Never under 10 ms, a sleep's own usual overshoot."""
+    safety: float = settings.PROVIDER_RATE_LIMIT_SAFETY
+    return max(0.01, (1 / safety - 1) / 2)
 
 
 def request_gate(provider: str, scheduler: SlotScheduler | None = None) -> RequestGate:

@@ -21,6 +21,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from sofia_checkout.appointments.access import (
+    APPOINTMENT_NOT_FOUND,
+    access_token_matches,
+    access_token_matches_nothing,
+)
 from sofia_checkout.appointments.models import RELEASED_APPOINTMENT_STATUSES, Appointment, AppointmentStatus
 from sofia_checkout.appointments.selectors import appointment_lock
 from sofia_checkout.core.db import release_connection_while_waiting
@@ -268,14 +273,28 @@ def _create_request(
     )
 
 
+def _extend_hold(appointment: Appointment, until: datetime) -> None:
+    """The hold lasts as long as the attempt's page can be used (set before the call: a page the provider
+    made for a call that then timed out is covered too). The appointment row is locked by the caller."""
+    if appointment.hold_expires_at is None or appointment.hold_expires_at < until:
+        Appointment.objects.filter(pk=appointment.pk).update(hold_expires_at=until, updated_at=timezone.now())
+        appointment.hold_expires_at = until
+
+
 def _claim_attempt(
-    *, appointment_id: uuid.UUID | str, provider: str, adapter: PaymentProvider, now: datetime
+    *,
+    appointment_id: uuid.UUID | str,
+    provider: str,
+    adapter: PaymentProvider,
+    now: datetime,
+    presented_token: str | None,
 ) -> _Attempt | _Send:
     """Phase 1, one short transaction under the appointment lock: hand out the open page, or claim the
     attempt to create at the provider (the live one whose provider never answered, resent with its key and
-    parameters, or a new one stored with a deterministic key and frozen parameters) with a lease."""
+    parameters, or a new one stored with a deterministic key and frozen parameters) with a lease.
+    `presented_token`, when given, is checked against the locked row (no query of its own)."""
     with transaction.atomic():
-        appointment = appointment_lock(appointment_id=appointment_id, with_practitioner=True)
+        appointment = _lock_authorized(appointment_id, presented_token)
         _ensure_payable(appointment, now)
         sessions = list(PaymentSession.objects.filter(appointment=appointment))
         live = next((s for s in sessions if s.status in LIVE_PAYMENT_STATUSES), None)
@@ -287,6 +306,7 @@ def _claim_attempt(
                 if live.status == PaymentStatus.OPEN:
                     return _Attempt(live, "ready")
                 lease = _take_lease(live, clock)
+                _extend_hold(appointment, live.expires_at)
                 return _Send(live, lease, _create_request(live, appointment, adapter))
             if live.status == PaymentStatus.PROCESSING:
                 raise Conflict("Another payment attempt is still open.", errors={"provider": [live.provider]})
@@ -306,11 +326,29 @@ def _claim_attempt(
             expires_at=expires_at,
             provider_call_until=(lease := clock + provider_call_lease()),
         )
+        _extend_hold(appointment, expires_at)
         return _Send(session, lease, _create_request(session, appointment, adapter))
 
 
+def _lock_authorized(appointment_id: uuid.UUID | str, presented_token: str | None) -> Appointment:
+    if presented_token is None:
+        return appointment_lock(appointment_id=appointment_id, with_practitioner=True)
+    try:
+        appointment = appointment_lock(appointment_id=appointment_id, with_practitioner=True)
+    except NotFound:
+        access_token_matches_nothing(presented_token)
+        raise NotFound(APPOINTMENT_NOT_FOUND) from None
+    if not access_token_matches(appointment, presented_token):
+        raise NotFound(APPOINTMENT_NOT_FOUND)
+    return appointment
+
+
 def payment_session_start(
-    *, appointment_id: uuid.UUID | str, provider: str, now: datetime | None = None
+    *,
+    appointment_id: uuid.UUID | str,
+    provider: str,
+    now: datetime | None = None,
+    presented_token: str | None = None,
 ) -> tuple[PaymentSession, bool]:
     """Start (or reuse) the payment session for an appointment with `provider`. Returns (session, created).
 
@@ -319,18 +357,23 @@ def payment_session_start(
     transaction open), the others wait for its outcome, so the provider creates exactly one session. A
     live session of the other method is stopped at its provider first. Raises Conflict (not payable),
     ProviderUnavailable (503) or ProviderFailed (502); on provider failure the stored attempt stays, and a
-    retry resends the same key and parameters.
+    retry resends the same key and parameters. With `presented_token`, the appointment's access token is
+    checked under the same lock (NotFound, like an unknown id, when it does not match).
     """
     adapter = get_provider(provider)
     try:
         uuid.UUID(str(appointment_id))
     except ValueError:
-        raise NotFound("No appointment with this id.") from None
+        raise NotFound(APPOINTMENT_NOT_FOUND) from None
     deadline = time.monotonic() + provider_call_lease().total_seconds()
     while True:
         try:
             attempt = _claim_attempt(
-                appointment_id=appointment_id, provider=provider, adapter=adapter, now=now or timezone.now()
+                appointment_id=appointment_id,
+                provider=provider,
+                adapter=adapter,
+                now=now or timezone.now(),
+                presented_token=presented_token,
             )
         except IntegrityError:
             # A parallel request stored an attempt between our read and write: look again.
@@ -376,12 +419,7 @@ def _create_at_provider(attempt: _Send, adapter: PaymentProvider) -> PaymentSess
             release_lease=lease,
         )
         raise ProviderFailed() from exc
-    now = timezone.now()
-    # The hold lasts as long as the payment page can be used.
-    Appointment.objects.filter(pk=session.appointment_id, hold_expires_at__lt=session.expires_at).update(
-        hold_expires_at=session.expires_at, updated_at=now
-    )
-    if not payment_session_record_created(payment_session=session, state=state, now=now):
+    if not payment_session_record_created(payment_session=session, state=state):
         # Moved meanwhile (a webhook was faster, or the attempt was closed after its lease ran out): the
         # full, monotonic apply under the locks decides.
         session = payment_session_apply_provider_state(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from sofia_checkout.payments.provider_limits import (
     LocalScheduler,
     Priority,
     ProviderGate,
+    RedisClockOffset,
     RedisScheduler,
     Schedule,
     current_priority,
@@ -87,6 +89,66 @@ def test_a_shopper_waits_for_a_near_slot_and_hears_busy_with_retry_after_beyond(
     with pytest.raises(ProviderBusyError) as refused:
         gate(CREATE)
     assert refused.value.retry_after == 1  # the queue ahead drains in 0.3 s: whole seconds, at least 1
+
+
+class Oversleeping:
+    """A sleep on a busy machine: it returns `late` seconds after it should have."""
+
+    def __init__(self, clock: Clock, late: float) -> None:
+        self.clock, self.late, self.calls = clock, late, 0
+
+    def __call__(self, seconds: float) -> None:
+        self.calls += 1
+        self.clock.now += seconds + (self.late if self.calls == 1 else 0.0)
+
+
+@pytest.mark.usefixtures("limits")
+def test_a_call_woken_late_gives_its_slot_up_and_takes_the_next_free_one() -> None:
+    """Sent late, it would reach the provider among the next slots' calls: more than the limit within a
+    second. It takes a new slot instead (10/s here: slots 0.1 s apart)."""
+    clock = Clock()
+    scheduler = LocalScheduler(clock)
+    ahead = ProviderGate(
+        "stripe", scheduler, shopper_wait=1, background_wait=0, sleep=Recorder(), clock=clock
+    )
+    ahead(CREATE)  # takes the slot at 100.0; the next free one is 100.1
+    sleep = Oversleeping(clock, late=0.3)
+    gate = ProviderGate("stripe", scheduler, shopper_wait=1, background_wait=0, sleep=sleep, clock=clock)
+    gate(CREATE)  # its slot was 100.1; woken at 100.4, it takes 100.4 (free) and leaves then
+    assert clock.now == pytest.approx(100.4)
+    # Both slots it took are spent: the next caller is paced after the second.
+    assert scheduler.reserve([Schedule("provider-rate:stripe", 0.1)], max_wait=1, force=False) == (
+        True,
+        pytest.approx(0.1),
+    )
+
+
+@pytest.mark.usefixtures("limits")
+def test_a_call_woken_late_with_no_time_left_hears_busy_and_sends_nothing() -> None:
+    clock = Clock()
+    scheduler = LocalScheduler(clock)
+    ProviderGate("stripe", scheduler, shopper_wait=1, background_wait=0, sleep=Recorder(), clock=clock)(
+        CREATE
+    )
+    sleep = Oversleeping(clock, late=0.5)
+    gate = ProviderGate("stripe", scheduler, shopper_wait=0.25, background_wait=0, sleep=sleep, clock=clock)
+    with pytest.raises(ProviderBusyError) as refused:
+        gate(CREATE)
+    assert refused.value.retry_after >= 1
+
+
+@pytest.mark.usefixtures("limits")
+def test_a_call_a_little_late_still_goes(settings: Any) -> None:
+    settings.PROVIDER_RATE_LIMIT_SAFETY = 0.8  # slots 1.25 x the provider's spacing apart: 0.125 s of slack
+    clock = Clock()
+    scheduler = LocalScheduler(clock)
+    ProviderGate("stripe", scheduler, shopper_wait=1, background_wait=0, sleep=Recorder(), clock=clock)(
+        CREATE
+    )
+    sleep = Oversleeping(clock, late=0.1)  # within half the slack
+    ProviderGate("stripe", scheduler, shopper_wait=1, background_wait=0, sleep=sleep, clock=clock)(CREATE)
+    assert sleep.calls == 1
+    assert clock.now == pytest.approx(100.225)
 
 
 @pytest.mark.usefixtures("limits")
@@ -211,6 +273,33 @@ def test_redis_schedule_refuses_without_reserving_and_keeps_microseconds(redis_u
     assert not scheduler.reserve(schedule, max_wait=0.5, force=False)[0]  # the refusal reserved nothing
     stored = cache._cache.get_client(write=True).get(cache.make_and_validate_key("q"))  # type: ignore[attr-defined]
     assert stored.isdigit()  # an exact integer of microseconds, not Lua's rounded float format
+
+
+def test_redis_schedule_counts_the_wait_from_when_the_slot_was_given_not_when_the_reply_came(
+    redis_url: str,
+) -> None:
+    """A reply that took longer than the fastest one leaves less of the wait: aiming at `wait` after the
+    reply would leave late, and so arrive among the next slots' calls."""
+    delayed = 0.0
+
+    def clock() -> float:
+        return time.monotonic() + delayed
+
+    scheduler = RedisScheduler(RedisCache(redis_url, {"KEY_PREFIX": "offset-test"}), clock=clock)
+    schedule = [Schedule("o", 1.0)]
+    assert scheduler.reserve(schedule, max_wait=5, force=False) == (True, 0.0)
+    delayed = 0.2  # this reply reaches us 0.2 s after Redis gave the slot
+    granted, wait = scheduler.reserve(schedule, max_wait=5, force=False)
+    assert granted
+    assert 0.7 < wait < 0.81
+
+
+def test_redis_clock_offset_keeps_the_fastest_reading_of_the_last_half_minute() -> None:
+    offset = RedisClockOffset()
+    assert offset.add(redis_now=1000.0, ours=10.0) == 990.0
+    assert offset.add(redis_now=1001.0, ours=11.05) == 990.0  # a slow reply: the earlier reading stands
+    assert offset.add(redis_now=1002.0, ours=11.99) == pytest.approx(990.01)  # a faster one replaces it
+    assert offset.add(redis_now=1050.0, ours=60.2) == pytest.approx(989.8)  # the old readings expired
 
 
 def test_an_unreachable_redis_paces_in_process_instead_of_failing(caplog: pytest.LogCaptureFixture) -> None:
