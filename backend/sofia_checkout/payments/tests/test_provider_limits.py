@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -276,22 +275,19 @@ def test_redis_schedule_refuses_without_reserving_and_keeps_microseconds(redis_u
 
 
 def test_redis_schedule_counts_the_wait_from_when_the_slot_was_given_not_when_the_reply_came(
-    redis_url: str,
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A reply that took longer than the fastest one leaves less of the wait: aiming at `wait` after the
     reply would leave late, and so arrive among the next slots' calls."""
-    delayed = 0.0
-
-    def clock() -> float:
-        return time.monotonic() + delayed
-
+    clock = Clock()
     scheduler = RedisScheduler(RedisCache(redis_url, {"KEY_PREFIX": "offset-test"}), clock=clock)
-    schedule = [Schedule("o", 1.0)]
-    assert scheduler.reserve(schedule, max_wait=5, force=False) == (True, 0.0)
-    delayed = 0.2  # this reply reaches us 0.2 s after Redis gave the slot
-    granted, wait = scheduler.reserve(schedule, max_wait=5, force=False)
-    assert granted
-    assert 0.7 < wait < 0.81
+    # (granted, wait, start) as the script answers, in microseconds on Redis's clock (its now: 1000 s).
+    answers = iter([(1, 0, 1_000_000_000), (1, 1_000_000, 1_001_000_000)])
+    monkeypatch.setattr(scheduler, "reserve_slot", lambda *args, **kwargs: next(answers))
+    clock.now = 10.0  # the first reply comes at once: Redis's clock reads ours + 990 s
+    assert scheduler.reserve([Schedule("o", 1.0)], max_wait=5, force=False) == (True, 0.0)
+    clock.now = 10.2  # the second one reaches us 0.2 s after Redis gave the slot at 1001 s
+    assert scheduler.reserve([Schedule("o", 1.0)], max_wait=5, force=False) == (True, pytest.approx(0.8))
 
 
 def test_redis_clock_offset_keeps_the_fastest_reading_of_the_last_half_minute() -> None:
