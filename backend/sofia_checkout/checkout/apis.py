@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from dataclasses import asdict
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
@@ -29,6 +28,7 @@ from sofia_checkout.appointments.services import (
     appointment_create,
     appointment_reschedule,
 )
+from sofia_checkout.checkout.appointment_read import appointment_read_authorized
 from sofia_checkout.checkout.serializers import (
     AppointmentCreatedOutputSerializer,
     AppointmentOutputSerializer,
@@ -49,12 +49,6 @@ def appointment_data(appointment: Appointment) -> dict[str, Any]:
 
 def appointment_response(appointment: Appointment, status: int = 200) -> Response:
     return Response(appointment_data(appointment), status=status)
-
-
-def entity_tag(data: dict[str, Any]) -> str:
-    """A strong ETag of the representation itself: it changes whenever anything shown changes."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
-    return f'"{hashlib.sha256(canonical).hexdigest()[:32]}"'
 
 
 def etag_matches(request: Request, etag: str) -> bool:
@@ -132,12 +126,18 @@ class AppointmentDetailApi(AppointmentAccessApi):
         operation_id="appointment_get",
     )
     def get(self, request: Request, appointment_id: uuid.UUID) -> Response:
-        appointment = appointment_get_authorized(
+        shown = appointment_read_authorized(
             appointment_id=appointment_id, presented=self.presented_token(request)
         )
-        data = appointment_data(appointment)
-        etag = entity_tag(data)
-        response = Response(status=304) if etag_matches(request, etag) else Response(data)
+        # Decided before serializing: a poll while nothing changed costs the one query (appointment_read.py).
+        now = timezone.now()
+        etag = shown.etag(now)
+        if etag_matches(request, etag):
+            response = Response(status=304)
+        else:
+            appointment, latest = shown.shown()
+            context = {"latest_payment_session": latest, "now": now}
+            response = Response(AppointmentOutputSerializer(appointment, context=context).data)
         response["ETag"] = etag
         return response
 

@@ -39,7 +39,9 @@ class CancellationField(serializers.Field):  # type: ignore[type-arg]
         )
 
     def to_representation(self, value: Appointment) -> dict[str, Any]:
-        return dict(CancellationTermsSerializer(cancellation_terms(value, now=timezone.now())).data)
+        # "now" from the context when the caller fixed it (the read's ETag is computed for the same instant).
+        now = self.context.get("now") or timezone.now()
+        return dict(CancellationTermsSerializer(cancellation_terms(value, now=now)).data)
 
 
 @extend_schema_serializer(deprecate_fields=["provider_name"])

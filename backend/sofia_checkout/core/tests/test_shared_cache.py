@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from config.startup_checks import per_process_cache_warning
 from sofia_checkout.core import cache as fail_open
 from sofia_checkout.core.cache import FailOpenRedisCache
 from testing.net import free_port
+from testing.redis_server import redis_server
 
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 REDIS = {"default": {"BACKEND": "sofia_checkout.core.cache.FailOpenRedisCache"}}
@@ -97,3 +99,15 @@ def test_requests_go_on_while_the_rate_limit_cache_is_down(
         Client().post("/api/appointments/", {}, content_type="application/json").status_code for _ in range(2)
     ]
     assert uncounted == [400, 400]  # not counted (fail open), never a 500
+
+
+def test_one_redis_client_per_pool_is_reused_across_commands(tmp_path: Path) -> None:
+    """Django builds a redis.Redis per command, which costs more CPU than the command; ours keeps one."""
+    with redis_server(tmp_path) as url:
+        shared = FailOpenRedisCache(url, {"KEY_PREFIX": "reuse-test"})
+        client = shared._cache.get_client(write=True)
+        shared.set("counter", [1.0, 2.0], 60)
+        assert shared.get("counter") == [1.0, 2.0]
+        assert shared.add("counter", [], 60) is False
+        assert shared._cache.get_client() is client
+        assert shared._cache.get_client("counter", write=True) is client
