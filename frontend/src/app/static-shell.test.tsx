@@ -16,6 +16,14 @@ describe('static first screen in index.html', () => {
     expect(document.querySelector('.secure-note')?.textContent).toBe(shell.querySelector('.secure-note')?.textContent);
   });
 
+  it('holds rendering only until the static screen is parsed (no empty first frame), never for an element it lacks', () => {
+    const expects = [...shell.querySelectorAll('link[rel="expect"]')];
+    expect(expects).toHaveLength(1);
+    expect(expects[0]?.getAttribute('blocking')).toBe('render');
+    const target = expects[0]?.getAttribute('href') ?? '';
+    expect(shell.querySelector(`#root ${target}`)?.querySelector('h1')).not.toBeNull();
+  });
+
   it('runs only the inline script that the production CSP allows by its hash', async () => {
     const inline = [...shell.querySelectorAll('script:not([src])')].map((script) => script.textContent);
     expect(inline).toHaveLength(1);
