@@ -5,9 +5,10 @@
  * later, becomes the LCP (seen in about half of the runs of scripts/measure-spa.mjs). So the app replaces
  * the static screen once the browser has recorded that paint (its first LCP entry), at once where there is
  * nothing to wait for (no such entry type, a hidden tab, or another page, whose static part is hidden), and
- * after `maxWaitMs` in any case.
+ * after `maxWaitMs` in any case: a safety net (the entry comes a frame or two after the paint; on a saturated
+ * machine 250 ms was sometimes too short, and the static paint was lost again).
  */
-export function afterStaticScreenPainted(render: () => void, maxWaitMs = 250): void {
+export function afterStaticScreenPainted(render: () => void, maxWaitMs = 1000): void {
   const canObserve =
     typeof PerformanceObserver !== 'undefined' &&
     PerformanceObserver.supportedEntryTypes.includes('largest-contentful-paint');
