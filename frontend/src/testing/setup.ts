@@ -21,6 +21,10 @@ afterEach(() => {
   window.localStorage.clear();
 });
 
-afterAll(() => {
+afterAll(async () => {
   server.close();
+  // Preact runs effects after the next frame, or after a 35 ms fallback timer (preact/hooks, afterNextFrame). Let
+  // the last test's timers fire while jsdom's window is still there: one firing after the environment is torn
+  // down calls a cancelAnimationFrame that no longer exists (an unhandled error that fails the run).
+  await new Promise((resolve) => setTimeout(resolve, 100));
 });
