@@ -12,7 +12,6 @@ from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from sofia_checkout.appointments.access import access_token_for, appointment_get_authorized
@@ -37,6 +36,7 @@ from sofia_checkout.checkout.serializers import (
 )
 from sofia_checkout.core.errors import ValidationFailed
 from sofia_checkout.core.serializers import error_responses, provider_unavailable_response
+from sofia_checkout.core.throttling import CountingScopedRateThrottle
 from sofia_checkout.payments.cancellation import appointment_cancel
 from sofia_checkout.payments.receipts import receipt_for
 from sofia_checkout.payments.selectors import payment_methods, payment_session_latest
@@ -74,7 +74,7 @@ class CheckoutConfigApi(APIView):
 
 
 class AppointmentCreateApi(APIView):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [CountingScopedRateThrottle]
     throttle_scope = "booking"
 
     @extend_schema(
@@ -99,7 +99,7 @@ class AppointmentCreateApi(APIView):
 
 
 class AppointmentDetailApi(AppointmentAccessApi):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [CountingScopedRateThrottle]
     throttle_scope = "appointment_read"
 
     @extend_schema(
@@ -143,7 +143,7 @@ class AppointmentDetailApi(AppointmentAccessApi):
 
 
 class AppointmentCancelApi(AppointmentAccessApi):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [CountingScopedRateThrottle]
     throttle_scope = "booking"
 
     @extend_schema(
@@ -162,7 +162,7 @@ class AppointmentCancelApi(AppointmentAccessApi):
 
 
 class AppointmentRescheduleApi(AppointmentAccessApi):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [CountingScopedRateThrottle]
     throttle_scope = "booking"
 
     @extend_schema(
@@ -182,7 +182,7 @@ class AppointmentRescheduleApi(AppointmentAccessApi):
 
 
 class AppointmentReceiptApi(AppointmentAccessApi):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [CountingScopedRateThrottle]
     throttle_scope = "appointment_read"
 
     @extend_schema(

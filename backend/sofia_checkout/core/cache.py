@@ -23,7 +23,8 @@ _last_warning = 0.0
 _warning_lock = threading.Lock()
 
 
-def _warn(operation: str, error: RedisError) -> None:
+def warn_unreachable(operation: str, error: RedisError) -> None:
+    """One warning line every 30 s at most, whatever failed."""
     global _last_warning  # noqa: PLW0603 - one rate-limited warning per process
     with _warning_lock:
         now = time.monotonic()
@@ -63,25 +64,25 @@ class FailOpenRedisCache(RedisCache):
         try:
             return super().get(key, default, version)
         except RedisError as error:
-            _warn("get", error)
+            warn_unreachable("get", error)
             return default
 
     def set(self, key: Any, value: Any, timeout: Any = None, version: int | None = None) -> None:
         try:
             super().set(key, value, timeout, version)
         except RedisError as error:
-            _warn("set", error)
+            warn_unreachable("set", error)
 
     def add(self, key: Any, value: Any, timeout: Any = None, version: int | None = None) -> bool:
         try:
             return bool(super().add(key, value, timeout, version))
         except RedisError as error:
-            _warn("add", error)
+            warn_unreachable("add", error)
             return False
 
     def delete(self, key: Any, version: int | None = None) -> bool:
         try:
             return bool(super().delete(key, version))
         except RedisError as error:
-            _warn("delete", error)
+            warn_unreachable("delete", error)
             return False

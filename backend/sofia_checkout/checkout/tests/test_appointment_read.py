@@ -7,7 +7,9 @@ The ETag must change whenever anything the answer shows changes, whoever writes 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
+from config import settings as project_settings
 from sofia_checkout.appointments.models import Appointment, Practitioner
 from sofia_checkout.checkout.serializers import AppointmentOutputSerializer
 from sofia_checkout.payments.models import PaymentSession
@@ -26,6 +29,7 @@ from testing.booking import slot
 from testing.flows import send_stripe_webhook, started
 from testing.patient import bearer
 from testing.provider_mocks import StripeMock, stripe_event, stripe_paid_session
+from testing.redis_server import redis_server
 
 pytestmark = pytest.mark.django_db
 
@@ -251,6 +255,18 @@ def test_any_shown_column_changed_without_save_changes_the_etag(
     changed_since(api, appointment, etag)
 
 
+@pytest.fixture(params=["local memory", "redis"])
+def rate_limit_cache(request: pytest.FixtureRequest, settings: Any, tmp_path: Path) -> Iterator[None]:
+    """The default cache the limits count in: this process's memory, or Redis as replicas share it."""
+    if request.param == "local memory":
+        yield
+        return
+    with redis_server(tmp_path) as url:
+        settings.CACHES = {"default": project_settings._cache_config(f"{url}/0")}
+        yield
+
+
+@pytest.mark.usefixtures("rate_limit_cache")
 def test_per_appointment_reads_are_throttled(
     api: APIClient, book: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
