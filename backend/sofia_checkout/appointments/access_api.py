@@ -12,10 +12,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
-
-from sofia_checkout.core.throttling import CountingScopedRateThrottle
 
 _MAX_TOKEN_LENGTH = 128
 
@@ -46,15 +43,6 @@ class AppointmentAccessApi(APIView):
     authentication_classes = [AppointmentTokenAuthentication]
     # Nothing to check before the view: it opens the appointment the token names, or answers 404.
     permission_classes: list[type[BasePermission]] = []
-
-    def get_throttles(self) -> list[BaseThrottle]:
-        # Every per-appointment endpoint counts its scope with core/throttling.py's atomic log, also where
-        # it names DRF's ScopedRateThrottle: endpoints sharing a scope (the appointment, payment-session and
-        # receipt reads share "appointment_read") must count in one place.
-        return [
-            CountingScopedRateThrottle() if throttle is ScopedRateThrottle else throttle()
-            for throttle in self.throttle_classes
-        ]
 
     @staticmethod
     def presented_token(request: Request) -> str:

@@ -7,12 +7,12 @@ import uuid
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from sofia_checkout.appointments.access import APPOINTMENT_NOT_FOUND
 from sofia_checkout.appointments.access_api import AppointmentAccessApi
 from sofia_checkout.core.errors import NotFound
 from sofia_checkout.core.serializers import error_responses, provider_unavailable_response
+from sofia_checkout.core.throttling import CountingScopedRateThrottle
 from sofia_checkout.payments.selectors import payment_session_get_authorized
 from sofia_checkout.payments.serializers import (
     PaymentSessionOutputSerializer,
@@ -22,7 +22,7 @@ from sofia_checkout.payments.services import payment_session_start, payment_sess
 
 
 class PaymentSessionStartApi(AppointmentAccessApi):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [CountingScopedRateThrottle]
     throttle_scope = "payment_session"
 
     @extend_schema(
@@ -51,7 +51,7 @@ class PaymentSessionStartApi(AppointmentAccessApi):
 
 
 class PaymentSessionDetailApi(AppointmentAccessApi):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [CountingScopedRateThrottle]
     throttle_scope = "appointment_read"
 
     @extend_schema(
@@ -66,7 +66,7 @@ class PaymentSessionDetailApi(AppointmentAccessApi):
 
 
 class PaymentSessionSyncApi(AppointmentAccessApi):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [CountingScopedRateThrottle]
     throttle_scope = "sync"
 
     @extend_schema(
