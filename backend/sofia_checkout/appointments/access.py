@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from sofia_checkout.appointments.models import Appointment
+from sofia_checkout.appointments.selectors import appointment_lock
 from sofia_checkout.core.errors import NotFound
 
 APPOINTMENT_NOT_FOUND = "No appointment with this id."
@@ -56,13 +57,19 @@ def manage_url(appointment: Appointment) -> str:
     return f"{settings.FRONTEND_BASE_URL}/appointments/{appointment.pk}/manage#token={token}"
 
 
-def appointment_get_authorized(*, appointment_id: uuid.UUID | str, presented: str) -> Appointment:
-    """The appointment if `presented` is its token; else NotFound, the same answer as for an unknown id."""
+def appointment_get_authorized(
+    *, appointment_id: uuid.UUID | str, presented: str, lock: bool = False
+) -> Appointment:
+    """The appointment if `presented` is its token; else NotFound, the same answer as for an unknown id.
+    `lock`: the row is locked for the caller's transaction (appointment_lock), and checked on it."""
     if not presented:
         raise NotFound(APPOINTMENT_NOT_FOUND)
     try:
-        appointment = Appointment.objects.select_related("practitioner").get(pk=appointment_id)
-    except (Appointment.DoesNotExist, ValidationError, ValueError):
+        if lock:
+            appointment = appointment_lock(appointment_id=appointment_id, with_practitioner=True)
+        else:
+            appointment = Appointment.objects.select_related("practitioner").get(pk=appointment_id)
+    except (Appointment.DoesNotExist, NotFound, ValidationError, ValueError):
         access_token_matches_nothing(presented)
         raise NotFound(APPOINTMENT_NOT_FOUND) from None
     if not access_token_matches(appointment, presented):

@@ -21,11 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sofia_checkout.appointments.access import (
-    APPOINTMENT_NOT_FOUND,
-    access_token_matches,
-    access_token_matches_nothing,
-)
+from sofia_checkout.appointments.access import APPOINTMENT_NOT_FOUND, appointment_get_authorized
 from sofia_checkout.appointments.models import RELEASED_APPOINTMENT_STATUSES, Appointment, AppointmentStatus
 from sofia_checkout.appointments.selectors import appointment_lock
 from sofia_checkout.core.db import release_connection_while_waiting
@@ -294,7 +290,12 @@ def _claim_attempt(
     parameters, or a new one stored with a deterministic key and frozen parameters) with a lease.
     `presented_token`, when given, is checked against the locked row (no query of its own)."""
     with transaction.atomic():
-        appointment = _lock_authorized(appointment_id, presented_token)
+        if presented_token is None:
+            appointment = appointment_lock(appointment_id=appointment_id, with_practitioner=True)
+        else:
+            appointment = appointment_get_authorized(
+                appointment_id=appointment_id, presented=presented_token, lock=True
+            )
         _ensure_payable(appointment, now)
         sessions = list(PaymentSession.objects.filter(appointment=appointment))
         live = next((s for s in sessions if s.status in LIVE_PAYMENT_STATUSES), None)
@@ -328,19 +329,6 @@ def _claim_attempt(
         )
         _extend_hold(appointment, expires_at)
         return _Send(session, lease, _create_request(session, appointment, adapter))
-
-
-def _lock_authorized(appointment_id: uuid.UUID | str, presented_token: str | None) -> Appointment:
-    if presented_token is None:
-        return appointment_lock(appointment_id=appointment_id, with_practitioner=True)
-    try:
-        appointment = appointment_lock(appointment_id=appointment_id, with_practitioner=True)
-    except NotFound:
-        access_token_matches_nothing(presented_token)
-        raise NotFound(APPOINTMENT_NOT_FOUND) from None
-    if not access_token_matches(appointment, presented_token):
-        raise NotFound(APPOINTMENT_NOT_FOUND)
-    return appointment
 
 
 def payment_session_start(
