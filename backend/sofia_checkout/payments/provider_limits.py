@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from django.conf import settings
 from django.core.cache import caches
@@ -237,24 +237,27 @@ class ProviderGate:
                 )
             else:
                 granted, wait = self._background_slot(schedules, deadline)
+            if not granted:
+                self._busy(endpoint, priority, wait)
             due = self.clock() + wait
-            if granted and due > self.clock():
+            if due > self.clock():
                 self.sleep(due - self.clock())
             # Woken late (a busy machine), this call would arrive among later slots' calls and the
             # provider could see more than its limit within a second: that slot is given up for another.
-            late = granted and self.clock() - due > _late_tolerance()
-            if granted and not late:
+            if self.clock() - due <= _late_tolerance():
                 return
-            if not granted or self.clock() >= deadline:
-                logger.warning(
-                    "provider rate limit: no slot",
-                    extra={"provider": self.provider, "endpoint": endpoint, "priority": str(priority)},
-                )
-                raise ProviderBusyError(
-                    f"{self.provider} {endpoint}: our request limit is reached",
-                    retry_after=max(1, math.ceil(wait)),
-                )
+            if self.clock() >= deadline:
+                self._busy(endpoint, priority, wait)
             logger.info("provider rate limit: late for a slot, taking another", extra={"endpoint": endpoint})
+
+    def _busy(self, endpoint: str, priority: Priority, wait: float) -> NoReturn:
+        logger.warning(
+            "provider rate limit: no slot",
+            extra={"provider": self.provider, "endpoint": endpoint, "priority": str(priority)},
+        )
+        raise ProviderBusyError(
+            f"{self.provider} {endpoint}: our request limit is reached", retry_after=max(1, math.ceil(wait))
+        )
 
     def _background_slot(self, schedules: Sequence[Schedule], deadline: float) -> tuple[bool, float]:
         """Take a slot only when no shopper is queued; poll briefly for one."""
