@@ -26,7 +26,7 @@ sys.path.insert(0, str(BACKEND))
 
 import httpx  # noqa: E402
 
-from testing.replicas import book_many, replica_site  # noqa: E402
+from testing.replicas import book_many, stripe_limited_site  # noqa: E402
 
 LIMIT = 25
 SECONDS = float(os.environ.get("BENCH_RATE_SECONDS", "8"))
@@ -36,18 +36,7 @@ CREATE = "POST /v1/checkout/sessions"
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="rate-limit-bench-"))
-    env = {
-        "GUNICORN_THREADS": "16",
-        "LOG_LEVEL": "WARNING",
-        "THROTTLE_BOOKING": "100000/min",
-        "THROTTLE_PAYMENT_SESSION": "100000/min",
-    }
-    sandbox_env = {
-        "SANDBOX_LATENCY_MS": "50",
-        "SANDBOX_STRIPE_RATE_LIMIT": str(LIMIT),
-        "SANDBOX_STRIPE_ENDPOINT_RATE_LIMIT": str(LIMIT),
-    }
-    with replica_site(tmp, replicas=2, env=env, sandbox_env=sandbox_env, name="bench") as site:
+    with stripe_limited_site(tmp, replicas=2, limit=LIMIT, name="bench") as site:
         run(site.replicas, site.sandbox)
 
 

@@ -164,6 +164,26 @@ def _book_offering(api: str, practitioner: str, service: str, count: int) -> lis
     return booked
 
 
+@contextmanager
+def stripe_limited_site(tmp: Path, *, replicas: int, limit: int, name: str) -> Iterator[Site]:
+    """`replica_site` with the sandbox holding Stripe's limits (`limit` a second per account and per
+    endpoint, 50 ms latency) and our own pacing at its production defaults (PROVIDER_RATE_LIMIT_SAFETY
+    0.92): the provider's limit is what is under test, not our booking and create throttles."""
+    env = {
+        "GUNICORN_THREADS": "16",
+        "LOG_LEVEL": "WARNING",
+        "THROTTLE_BOOKING": "100000/min",
+        "THROTTLE_PAYMENT_SESSION": "100000/min",
+    }
+    sandbox_env = {
+        "SANDBOX_LATENCY_MS": "50",
+        "SANDBOX_STRIPE_RATE_LIMIT": str(limit),
+        "SANDBOX_STRIPE_ENDPOINT_RATE_LIMIT": str(limit),
+    }
+    with replica_site(tmp, replicas=replicas, env=env, sandbox_env=sandbox_env, name=name) as site:
+        yield site
+
+
 def book_many(api: str, count: int) -> list[dict[str, Any]]:
     """`count` appointments (with their access tokens), booked for the demo practitioners side by side."""
     share = -(-count // len(OFFERINGS))

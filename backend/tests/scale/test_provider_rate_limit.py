@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from testing.replicas import Site, book_many, replica_site
+from testing.replicas import Site, book_many, stripe_limited_site
 
 REPLICAS = 3
 SHOPPERS = 100
@@ -32,27 +32,11 @@ CREATE = "POST /v1/checkout/sessions"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    env = {
-        "GUNICORN_THREADS": "16",
-        "LOG_LEVEL": "WARNING",
-        "THROTTLE_BOOKING": "100000/min",
-        "THROTTLE_PAYMENT_SESSION": "100000/min",
-        # The provider's limits and our margin under them are the production defaults (Stripe's sandbox
-        # figures, PROVIDER_RATE_LIMIT_SAFETY 0.92). Without the shared schedule the six workers would send
-        # 90 a second; with it, turns are met on Redis's clock and a call woken late for its turn (this
-        # loaded machine) takes another, so the sandbox never counts more than 25 within a second.
-    }
-    sandbox_env = {
-        "SANDBOX_LATENCY_MS": "50",
-        "SANDBOX_STRIPE_RATE_LIMIT": str(PROVIDER_LIMIT),
-        "SANDBOX_STRIPE_ENDPOINT_RATE_LIMIT": str(PROVIDER_LIMIT),
-    }
-    with replica_site(
-        tmp_path_factory.mktemp("rate-limit"),
-        replicas=REPLICAS,
-        env=env,
-        sandbox_env=sandbox_env,
-        name="ratelimit",
+    # Without the shared schedule the six workers would send 90 a second; with it, turns are met on
+    # Redis's clock and a call woken late for its turn (this loaded machine) takes another, so the sandbox
+    # never counts more than 25 within a second, at the production margin.
+    with stripe_limited_site(
+        tmp_path_factory.mktemp("rate-limit"), replicas=REPLICAS, limit=PROVIDER_LIMIT, name="ratelimit"
     ) as running:
         yield running
 
