@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,7 +39,8 @@ import httpx
 BACKEND = Path(__file__).resolve().parent.parent / "backend"
 sys.path.insert(0, str(BACKEND))
 
-from sofia_checkout.payments.providers.base import CreateSessionRequest
+from sandbox_roundtrip_bench import request as bench_request  # bench/ (this script's folder) is on sys.path
+
 from sofia_checkout.payments.providers.stripe_checkout.adapter import StripeCheckoutProvider
 from testing.net import free_port, wait_until
 
@@ -150,21 +150,7 @@ def measure(*, api_url: str, sandbox_url: str, concurrency: int, rounds: int = 1
     )
 
     def provider_call(i: int) -> float:
-        request = CreateSessionRequest(
-            payment_session_id=str(uuid.uuid4()),
-            appointment_id=str(uuid.uuid4()),
-            idempotency_key=f"bench-{uuid.uuid4()}",
-            amount_cents=15000,
-            currency="usd",
-            sku="initial_consultation",
-            description="Initial consultation with Bench",
-            customer_email="bench@example.com",
-            customer_name="Bench Shopper",
-            customer_state="CA",
-            success_url="http://127.0.0.1:5173/checkout/return?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url="http://127.0.0.1:5173/checkout/cancelled",
-            expires_at=datetime.now(UTC) + timedelta(hours=1),
-        )
+        request = bench_request(i)
         started = time.perf_counter()
         adapter.create_session(request)
         return (time.perf_counter() - started) * 1000
