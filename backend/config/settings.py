@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "sofia_checkout.core.middleware.HealthProbeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # The polled read's 304, ahead of the admin's middleware and DRF (checkout/early_not_modified.py).
+    "sofia_checkout.checkout.early_not_modified.EarlyNotModifiedMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -51,7 +52,7 @@ def appointment_response(appointment: Appointment, status: int = 200) -> Respons
     return Response(appointment_data(appointment), status=status)
 
 
-def etag_matches(request: Request, etag: str) -> bool:
+def etag_matches(request: HttpRequest | Request, etag: str) -> bool:
     header = request.headers.get("If-None-Match", "")
     candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
     return etag in candidates or "*" in candidates
@@ -129,7 +130,8 @@ class AppointmentDetailApi(AppointmentAccessApi):
         shown = appointment_read_authorized(
             appointment_id=appointment_id, presented=self.presented_token(request)
         )
-        # Decided before serializing: a poll while nothing changed costs the one query (appointment_read.py).
+        # Decided before serializing: a poll while nothing changed costs the one query (appointment_read.py);
+        # most polls do not even get here (checkout/early_not_modified.py answers them first).
         now = timezone.now()
         etag = shown.etag(now)
         if etag_matches(request, etag):

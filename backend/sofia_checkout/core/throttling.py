@@ -16,11 +16,14 @@ this one (appointments/access_api.py maps the per-appointment endpoints onto it)
 from __future__ import annotations
 
 import hashlib
+import itertools
+import os
 import uuid
 from typing import Any
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
+from django.http import HttpRequest
 from redis.exceptions import NoScriptError, RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import ScopedRateThrottle
@@ -44,17 +47,33 @@ return {1}
 _ALLOW_SHA1 = hashlib.sha1(_ALLOW.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
 
 
+# A log entry's unique member: a random prefix, the process id (workers forked after import share the prefix)
+# and a counter. Not uuid4 per request: that reads the OS's random source, a system call that hands the GIL
+# to another thread on a busy server.
+_PREFIX = uuid.uuid4().hex[:12]
+_SEQUENCE = itertools.count()
+
+
 def _allow_on_redis(cache: RedisCache, key: str, now: float, window: int, limit: int) -> tuple[bool, float]:
     """(allowed, the oldest logged request's time when refused)."""
     backend: Any = cache  # Django's RedisCache has no such operation: its client, with its key prefix
     full_key = backend.make_and_validate_key(key)
     client = backend._cache.get_client(full_key, write=True)
-    args = (1, full_key, repr(now), window, limit, uuid.uuid4().hex)
+    args = (1, full_key, repr(now), window, limit, f"{_PREFIX}-{os.getpid()}-{next(_SEQUENCE)}")
     try:
         answer = client.evalsha(_ALLOW_SHA1, *args)
     except NoScriptError:  # the first call since Redis started: send the script itself
         answer = client.eval(_ALLOW, *args)
     return bool(answer[0]), float(answer[1]) if len(answer) > 1 else now
+
+
+# On a Django request: the scopes this request was already allowed and counted in, so that a view which checks
+# its throttle before DRF's handling (and then hands the request on) does not count it twice.
+COUNTED_SCOPES = "sofia_counted_throttle_scopes"
+
+
+def mark_counted(request: HttpRequest, scope: str) -> None:
+    setattr(request, COUNTED_SCOPES, {*getattr(request, COUNTED_SCOPES, ()), scope})
 
 
 class CountingScopedRateThrottle(ScopedRateThrottle):
@@ -64,11 +83,12 @@ class CountingScopedRateThrottle(ScopedRateThrottle):
     def allow_request(self, request: Request, view: APIView) -> bool:
         cache = caches[DEFAULT_CACHE_ALIAS]
         self.refused_until: float | None = None
+        self.scope = getattr(view, self.scope_attr, None)
+        # No scope; or allowed and counted earlier in this same request (checkout/early_not_modified.py).
+        if not self.scope or self.scope in getattr(request, COUNTED_SCOPES, ()):
+            return True
         if not isinstance(cache, RedisCache):
             return super().allow_request(request, view)  # DRF's log, in this process's cache
-        self.scope = getattr(view, self.scope_attr, None)
-        if not self.scope:
-            return True
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
         if self.num_requests is None or self.duration is None:

@@ -21,6 +21,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from config import settings as project_settings
 from sofia_checkout.appointments.models import Appointment, Practitioner
+from sofia_checkout.checkout import early_not_modified
 from sofia_checkout.checkout.serializers import AppointmentOutputSerializer
 from sofia_checkout.payments.models import PaymentSession
 from sofia_checkout.payments.selectors import payment_session_latest
@@ -283,3 +284,60 @@ def test_per_appointment_reads_are_throttled(
     assert read(api, appointment, HTTP_IF_NONE_MATCH='"any"').status_code == 429
     session_read = api.get("/api/payment-sessions/00000000-0000-4000-8000-000000000000/")
     assert session_read.status_code == 429
+
+
+# --- the early 304 (checkout/early_not_modified.py) -------------------------------------------------------
+
+
+def test_the_early_304_answers_as_the_full_path_does(
+    api: APIClient, book: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A matching poll is answered by the middleware: same status, body and headers as the view's own 304
+    (forced here by turning the early answer off)."""
+    appointment = book()
+    etag = etag_of(api, appointment)
+    early = read(api, appointment, HTTP_IF_NONE_MATCH=etag, HTTP_ORIGIN="http://localhost:5173")
+    monkeypatch.setattr(early_not_modified, "_not_modified", lambda *_: None)
+    full = read(api, appointment, HTTP_IF_NONE_MATCH=etag, HTTP_ORIGIN="http://localhost:5173")
+    assert (early.status_code, early.content) == (full.status_code, full.content) == (304, b"")
+
+    def headers(answer: Any) -> dict[str, str]:
+        # A 304 has no body, so no type or length of one (Django's common middleware writes a wrong 0 on
+        # the full path); the request id is each request's own.
+        skip = {"Content-Type", "Content-Length", "X-Request-ID"}
+        return {k: v for k, v in answer.headers.items() if k not in skip}
+
+    assert headers(early) == headers(full)
+    assert early["ETag"] == etag
+
+
+@pytest.mark.usefixtures("rate_limit_cache")
+def test_a_poll_counts_once_against_the_limit_whichever_path_answers(
+    api: APIClient, book: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    appointment = book()
+    etag = etag_of(api, appointment)
+    cache.clear()
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"appointment_read": "6/min"})
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION="Bearer wrong")
+    answers = [
+        read(api, appointment, HTTP_IF_NONE_MATCH=etag),  # early 304
+        read(api, appointment, HTTP_IF_NONE_MATCH='"stale"'),  # early path, then DRF's: a 200
+        read(stranger, appointment, HTTP_IF_NONE_MATCH=etag),  # early path, then DRF's: a 404
+        read(api, appointment, HTTP_IF_NONE_MATCH=etag),
+        read(api, appointment),
+        read(api, appointment, HTTP_IF_NONE_MATCH='"stale"'),
+        read(api, appointment, HTTP_IF_NONE_MATCH=etag),  # the seventh in a minute
+        read(api, appointment, HTTP_IF_NONE_MATCH='"stale"'),
+    ]
+    assert [a.status_code for a in answers] == [304, 200, 404, 304, 200, 200, 429, 429]
+    assert answers[-2].json()["code"] == "throttled"
+    assert int(answers[-2]["Retry-After"]) > 0
+
+
+def test_a_changed_poll_costs_two_queries(api: APIClient, book: Any, django_assert_num_queries: Any) -> None:
+    """The early path's look, then DRF's path answers the 200 (rare: a poll mostly finds nothing changed)."""
+    appointment = book()
+    with django_assert_num_queries(2):
+        assert read(api, appointment, HTTP_IF_NONE_MATCH='"stale"').status_code == 200
