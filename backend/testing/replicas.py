@@ -165,16 +165,21 @@ def _book_offering(api: str, practitioner: str, service: str, count: int) -> lis
 
 
 @contextmanager
-def stripe_limited_site(tmp: Path, *, replicas: int, limit: int, name: str) -> Iterator[Site]:
+def stripe_limited_site(
+    tmp: Path, *, replicas: int, limit: int, name: str, safety: float | None = None
+) -> Iterator[Site]:
     """`replica_site` with the sandbox holding Stripe's limits (`limit` a second per account and per
     endpoint, 50 ms latency) and our own pacing at its production defaults (PROVIDER_RATE_LIMIT_SAFETY
-    0.92): the provider's limit is what is under test, not our booking and create throttles."""
+    0.92, unless `safety` is given): the provider's limit is what is under test, not our booking and create
+    throttles."""
     env = {
         "GUNICORN_THREADS": "16",
         "LOG_LEVEL": "WARNING",
         "THROTTLE_BOOKING": "100000/min",
         "THROTTLE_PAYMENT_SESSION": "100000/min",
     }
+    if safety is not None:
+        env["PROVIDER_RATE_LIMIT_SAFETY"] = str(safety)
     sandbox_env = {
         "SANDBOX_LATENCY_MS": "50",
         "SANDBOX_STRIPE_RATE_LIMIT": str(limit),

@@ -33,10 +33,17 @@ CREATE = "POST /v1/checkout/sessions"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     # Without the shared schedule the six workers would send 90 a second; with it, turns are met on
-    # Redis's clock and a call woken late for its turn (this loaded machine) takes another, so the sandbox
-    # never counts more than 25 within a second, at the production margin.
+    # Redis's clock and a call woken late for its turn takes another, so the sandbox never counts more than
+    # 25 within a second. The margin is 0.85, not production's 0.92: at 0.92 the slack is 87 ms a second,
+    # half of it for late wake-ups and half for the way to the provider, and on this machine, loaded by the
+    # whole suite, the sandbox's own event loop sometimes stamps a request more than 44 ms late (1 refusal
+    # in 100 in one CI run). 0.92 is shown on a quiet machine by bench/rate_limit_bench.py.
     with stripe_limited_site(
-        tmp_path_factory.mktemp("rate-limit"), replicas=REPLICAS, limit=PROVIDER_LIMIT, name="ratelimit"
+        tmp_path_factory.mktemp("rate-limit"),
+        replicas=REPLICAS,
+        limit=PROVIDER_LIMIT,
+        name="ratelimit",
+        safety=0.85,
     ) as running:
         yield running
 
