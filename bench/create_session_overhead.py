@@ -139,9 +139,8 @@ def _book(api: httpx.Client, slot: dict[str, str]) -> tuple[str, dict[str, str]]
     return answer["id"], ({"Authorization": f"Bearer {token}"} if token else {})
 
 
-def measure(*, api_url: str, sandbox_url: str, concurrency: int, rounds: int = 10) -> Overhead:
-    """Time `rounds` waves of `concurrency` create calls: the provider alone, then through the API."""
-    adapter = StripeCheckoutProvider(
+def _stripe_adapter(sandbox_url: str) -> StripeCheckoutProvider:
+    return StripeCheckoutProvider(
         secret_key=STRIPE_KEY,
         webhook_secret=STRIPE_WHSEC,
         api_base=f"{sandbox_url}/stripe",
@@ -149,42 +148,39 @@ def measure(*, api_url: str, sandbox_url: str, concurrency: int, rounds: int = 1
         max_retries=0,
     )
 
+
+def _alternating(
+    *, sandbox_url: str, concurrency: int, rounds: int, warm_up: int, api_call: Callable[[int], float | None]
+) -> Overhead:
+    """Time `rounds` waves of `concurrency` calls: the provider alone (the backend's Stripe adapter straight
+    to the sandbox), then `api_call` (its latency in ms, None when it failed); `warm_up` calls first."""
+    adapter = _stripe_adapter(sandbox_url)
+
     def provider_call(i: int) -> float:
         request = bench_request(i)
         started = time.perf_counter()
         adapter.create_session(request)
         return (time.perf_counter() - started) * 1000
 
-    with httpx.Client(base_url=api_url, timeout=60) as api:
-        # One warm-up wave per worker thread pool (first requests import, connect, build the adapters).
-        warm_up = max(concurrency, 4) * 2
-        booked = [_book(api, slot) for slot in _open_slots(api, warm_up + concurrency * rounds)]
-        errors = 0
+    failed = 0
 
-        def api_call(i: int) -> float:
-            nonlocal errors
-            appointment_id, headers = booked[warm_up + i]
-            started = time.perf_counter()
-            response = api.post(
-                f"/api/appointments/{appointment_id}/payment-sessions/",
-                json={"provider": "stripe"},
-                headers=headers,
-            )
-            elapsed = (time.perf_counter() - started) * 1000
-            if response.status_code != 201:
-                errors += 1
-            return elapsed
+    def counted(i: int) -> float:
+        nonlocal failed
+        elapsed = api_call(i)
+        if elapsed is None:
+            failed += 1
+            return 0.0
+        return elapsed
 
-        _in_waves(concurrency, 1, provider_call)  # warm the connection pools of both sides
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            list(pool.map(lambda i: api_call(i - warm_up), range(warm_up)))
-        errors = 0
-        # Waves alternate, so a noisy machine weighs on both sides alike.
-        provider: list[float] = []
-        through_api: list[float] = []
-        for wave in range(rounds):
-            provider += _in_waves(concurrency, 1, provider_call)
-            through_api += _in_waves(concurrency, 1, partial(_offset, api_call, wave * concurrency))
+    _in_waves(concurrency, 1, provider_call)  # warm the connection pools of both sides
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(api_call, range(warm_up)))
+    # Waves alternate, so a noisy machine weighs on both sides alike.
+    provider: list[float] = []
+    through_api: list[float] = []
+    for wave in range(rounds):
+        provider += _in_waves(concurrency, 1, provider_call)
+        through_api += _in_waves(concurrency, 1, partial(_offset, counted, warm_up + wave * concurrency))
     adapter.close()
     return Overhead(
         concurrency=concurrency,
@@ -193,8 +189,50 @@ def measure(*, api_url: str, sandbox_url: str, concurrency: int, rounds: int = 1
         provider_p99_ms=_p(provider, 0.99),
         api_p50_ms=statistics.median(through_api),
         api_p99_ms=_p(through_api, 0.99),
-        errors=errors,
+        errors=failed,
     )
+
+
+def _timed_post(http: httpx.Client, url: str, headers: dict[str, str]) -> float | None:
+    started = time.perf_counter()
+    response = http.post(url, json={"provider": "stripe"}, headers=headers)
+    elapsed = (time.perf_counter() - started) * 1000
+    return elapsed if response.status_code == 201 else None
+
+
+def measure(*, api_url: str, sandbox_url: str, concurrency: int, rounds: int = 10) -> Overhead:
+    """Time `rounds` waves of `concurrency` create calls: the provider alone, then through the API, each
+    on a fresh booking."""
+    with httpx.Client(base_url=api_url, timeout=60) as api:
+        # One warm-up wave per worker thread pool (first requests import, connect, build the adapters).
+        warm_up = max(concurrency, 4) * 2
+        booked = [_book(api, slot) for slot in _open_slots(api, warm_up + concurrency * rounds)]
+
+        def api_call(i: int) -> float | None:
+            appointment_id, headers = booked[i]
+            return _timed_post(api, f"/api/appointments/{appointment_id}/payment-sessions/", headers)
+
+        return _alternating(
+            sandbox_url=sandbox_url,
+            concurrency=concurrency,
+            rounds=rounds,
+            warm_up=warm_up,
+            api_call=api_call,
+        )
+
+
+def measure_forwarder(
+    *, forwarder_url: str, sandbox_url: str, concurrency: int, rounds: int = 10
+) -> Overhead:
+    """The same waves against bench/bare_forwarder.py: what serving a create adds before any of our work."""
+    with httpx.Client(base_url=forwarder_url, timeout=60) as forwarder:
+        return _alternating(
+            sandbox_url=sandbox_url,
+            concurrency=concurrency,
+            rounds=rounds,
+            warm_up=max(concurrency, 4) * 2,
+            api_call=lambda _: _timed_post(forwarder, "/", {}),
+        )
 
 
 def _wait_http(url: str, process: subprocess.Popen[bytes], what: str, log: Path) -> None:

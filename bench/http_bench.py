@@ -7,7 +7,9 @@ the issue-13 table measured in this run, with the goal beside it and PASS/MISS:
 
   (a) `make run` (SQLite): a booking while another shopper's payment-session create waits 3 s on the provider
   (b) create-session latency added over the provider's own (the backend's adapter calling the sandbox
-      directly, the same way, in the same run), 1 shopper (median) and 16 shoppers (median, p99)
+      directly, the same way, in the same run), 1 shopper (median) and 16 shoppers (median, p99); and, for
+      reference, the same against bench/bare_forwarder.py under the same gunicorn: the floor those rows
+      start from before the product does any work
   (c) appointment read req/s / /api/health/ req/s, 32 connections (wrk); also the polling path (If-None-Match)
   (d) queries: new payment session / booking / appointment read (CaptureQueriesContext, in process, same DB)
   (e) `make run` under 50 simultaneous clients: resets and 5xx
@@ -133,6 +135,7 @@ class Run:
     sandbox: str = ""
     production: str = ""
     make_run: str = ""
+    forwarder: str = ""
     production_env: dict[str, str] = field(default_factory=dict)
 
     def serve(self, name: str, command: list[str], env: dict[str, str], ready_url: str) -> None:
@@ -189,6 +192,18 @@ def start_everything(run: Run, database_url: str, redis_url: str) -> None:
         ["bash", "scripts/start-backend.sh"],
         run.production_env,
         f"{run.production}/api/ready/",
+    )
+    # The floor under the create rows: bench/bare_forwarder.py under the same gunicorn, settings and env.
+    forwarder_port = free_port()
+    run.forwarder = f"http://127.0.0.1:{forwarder_port}"
+    run.serve(
+        "bare-forwarder",
+        [
+            *(sys.executable, "-m", "gunicorn", "--pythonpath", str(REPO / "bench")),
+            *("-c", "gunicorn.conf.py", "bare_forwarder:application"),
+        ],
+        {**run.production_env, "PORT": str(forwarder_port)},
+        f"{run.forwarder}/",
     )
     # `make run`'s backend exactly as the Procfile starts it, on a SQLite file of its own.
     run.serve(
@@ -343,28 +358,35 @@ def simultaneous_clients(api: str) -> dict[str, Any]:
 def create_session_overhead(run: Run) -> dict[str, Any]:
     """bench/create_session_overhead.py's measurement (one implementation for both benchmarks): waves of
     creates through our API, each on a fresh booking, alternating with waves of the backend's own Stripe
-    adapter calling the sandbox directly, after a warm-up; the added latency is the difference."""
-    from create_session_overhead import measure  # bench/ (this script's folder) is on sys.path
+    adapter calling the sandbox directly, after a warm-up; the added latency is the difference. Then the
+    same against bench/bare_forwarder.py: the floor any create endpoint served this way starts from."""
+    from create_session_overhead import Overhead, measure, measure_forwarder  # bench/ is on sys.path
 
     one = measure(api_url=run.production, sandbox_url=run.sandbox, concurrency=1, rounds=ROUNDS_ONE)
     many = measure(api_url=run.production, sandbox_url=run.sandbox, concurrency=SHOPPERS, rounds=ROUNDS_MANY)
-    for overhead in (one, many):
+    floor_one, floor_many = (
+        measure_forwarder(forwarder_url=run.forwarder, sandbox_url=run.sandbox, concurrency=c, rounds=r)
+        for c, r in ((1, ROUNDS_ONE), (SHOPPERS, ROUNDS_MANY))
+    )
+    for overhead in (one, many, floor_one, floor_many):
         if overhead.errors:
             raise RuntimeError(f"{overhead.errors} creates failed: {overhead.line()}")
+
+    def figures(overhead: Overhead) -> dict[str, float]:
+        return {
+            "api_median": overhead.api_p50_ms,
+            "api_p99": overhead.api_p99_ms,
+            "provider_median": overhead.provider_p50_ms,
+            "provider_p99": overhead.provider_p99_ms,
+            "added_median": overhead.added_p50_ms,
+            "added_p99": overhead.added_p99_ms,
+        }
+
     return {
-        "one": {
-            "api_median": one.api_p50_ms,
-            "provider_median": one.provider_p50_ms,
-            "added_median": one.added_p50_ms,
-        },
-        "many": {
-            "api_median": many.api_p50_ms,
-            "api_p99": many.api_p99_ms,
-            "provider_median": many.provider_p50_ms,
-            "provider_p99": many.provider_p99_ms,
-            "added_median": many.added_p50_ms,
-            "added_p99": many.added_p99_ms,
-        },
+        "one": figures(one),
+        "many": figures(many),
+        "floor_one": figures(floor_one),
+        "floor_many": figures(floor_many),
     }
 
 
@@ -543,6 +565,7 @@ def table(  # noqa: PLR0917 - one argument per measured part, in the table's ord
     spa: dict[str, Any] | str,
 ) -> list[Row]:
     one, many = overhead["one"], overhead["many"]
+    floor_one, floor_many = overhead["floor_one"], overhead["floor_many"]
     polled = "poll" in reads
     ratio = reads["poll_ratio"] if polled else reads["ratio"]
     poll = (
@@ -574,6 +597,14 @@ def table(  # noqa: PLR0917 - one argument per measured part, in the table's ord
             f"{many['provider_median']:.0f}/{many['provider_p99']:.0f} ms)",
             "<= 15 ms median, <= 50 ms p99",
             verdict(many["added_median"] <= 15 and many["added_p99"] <= 50),
+        ),
+        (
+            "reference, no goal: the two rows above against bench/bare_forwarder.py (same gunicorn and "
+            "Stripe adapter; no Django, no database): what serving a create adds before our work",
+            f"one shopper {floor_one['added_median']:.1f} ms median; {SHOPPERS} shoppers "
+            f"{floor_many['added_median']:.1f} ms median, {floor_many['added_p99']:.1f} ms p99",
+            "(the floor)",
+            "-",
         ),
         (
             f"appointment read (polling) req/s / /api/health/ req/s, {WRK_CONNECTIONS} connections",
