@@ -602,7 +602,9 @@ def table(  # noqa: PLR0917 - one argument per measured part, in the table's ord
             "reference, no goal: the two rows above against bench/bare_forwarder.py (same gunicorn and "
             "Stripe adapter; no Django, no database): what serving a create adds before our work",
             f"one shopper {floor_one['added_median']:.1f} ms median; {SHOPPERS} shoppers "
-            f"{floor_many['added_median']:.1f} ms median, {floor_many['added_p99']:.1f} ms p99",
+            f"{floor_many['added_median']:.1f} ms median, {floor_many['added_p99']:.1f} ms p99 (forwarder "
+            f"{floor_many['api_median']:.0f}/{floor_many['api_p99']:.0f}, provider "
+            f"{floor_many['provider_median']:.0f}/{floor_many['provider_p99']:.0f} ms)",
             "(the floor)",
             "-",
         ),
