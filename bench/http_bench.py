@@ -10,14 +10,16 @@ the issue-13 table measured in this run, with the goal beside it and PASS/MISS:
       directly, the same way, in the same run), 1 shopper (median) and 16 shoppers (median, p99); and, for
       reference, the same against bench/bare_forwarder.py under the same gunicorn: the floor those rows
       start from before the product does any work
-  (c) appointment read req/s / /api/health/ req/s, 32 connections (wrk); also the polling path (If-None-Match)
+  (c) appointment read req/s / /api/health/ req/s, 32 connections (wrk): the polling path (If-None-Match),
+      the median of BENCH_WRK_PAIRS (5) runs each paired with a health run in ABBA order; the full read once
   (d) queries: new payment session / booking / appointment read (CaptureQueriesContext, in process, same DB)
   (e) `make run` under 50 simultaneous clients: resets and 5xx
   (f, g) SPA first-route JS (gzip) and LCP at 4x CPU throttle: frontend/scripts/measure-spa.mjs
 
 Benchmarks print figures; nothing here is a timed test. Needs root for PostgreSQL
 (scripts/ensure-postgres.sh), Debian's redis-server and wrk (scripts/install-system-deps.sh).
-BENCH_SKIP_SPA=1 skips (f, g); BENCH_ROUNDS_ONE, BENCH_ROUNDS_MANY and BENCH_WRK_SECONDS size the runs.
+BENCH_SKIP_SPA=1 skips (f, g); BENCH_ROUNDS_ONE, BENCH_ROUNDS_MANY, BENCH_WRK_SECONDS and BENCH_WRK_PAIRS size
+the runs.
 """
 
 # A command-line benchmark: it prints, and runs the project's own scripts.
@@ -31,6 +33,7 @@ import platform
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,7 +80,8 @@ SHOPPERS = 16
 ROUNDS_ONE = int(os.environ.get("BENCH_ROUNDS_ONE", "20"))
 ROUNDS_MANY = int(os.environ.get("BENCH_ROUNDS_MANY", "8"))
 WRK_CONNECTIONS = 32
-WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "8"))
+WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "3"))
+WRK_PAIRS = int(os.environ.get("BENCH_WRK_PAIRS", "5"))
 SIMULTANEOUS = 50
 HIGH_LIMIT = "1000000/min"  # every request comes from 127.0.0.1: the rate limits must not be what is measured
 
@@ -393,8 +397,8 @@ def create_session_overhead(run: Run) -> dict[str, Any]:
 # --- (c): appointment read vs health, wrk ------------------------------------------------------------
 
 
-def wrk(url: str, headers: dict[str, str]) -> dict[str, Any]:
-    command = ["wrk", "-t2", f"-c{WRK_CONNECTIONS}", f"-d{WRK_SECONDS}s", "--latency"]
+def wrk(url: str, headers: dict[str, str], seconds: int = WRK_SECONDS) -> dict[str, Any]:
+    command = ["wrk", "-t2", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
@@ -408,20 +412,52 @@ def wrk(url: str, headers: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def paired_ratios(
+    target: tuple[str, dict[str, str]], health_url: str, pairs: int
+) -> tuple[list[float], list[dict[str, Any]]]:
+    """`pairs` runs of `target` each beside a run of health, in ABBA order (health first, then the target
+    first, ...), so that a machine whose speed drifts during the row weighs on both sides alike: each pair's
+    req/s ratio, and the target's runs."""
+    ratios: list[float] = []
+    runs: list[dict[str, Any]] = []
+    for pair in range(pairs):
+        if pair % 2 == 0:
+            health = wrk(health_url, {})
+            measured = wrk(*target)
+        else:
+            measured = wrk(*target)
+            health = wrk(health_url, {})
+        ratios.append(measured["rps"] / health["rps"])
+        runs.append({**measured, "health_rps": health["rps"]})
+    return ratios, runs
+
+
 def read_vs_health(run: Run) -> dict[str, Any]:
+    """The full read beside health once; the polling path (If-None-Match: 304, the row's figure) in
+    WRK_PAIRS pairs with health, its figure the median of the pairs' ratios (every pair is printed)."""
     appointment = booked(run.production, 1)[0]
     url = f"{run.production}/api/appointments/{appointment['id']}/"
     headers = token_headers(appointment)
     first = httpx.get(url, headers=headers, timeout=10)
     first.raise_for_status()
-    health = wrk(f"{run.production}/api/health/", {})
-    read = wrk(url, headers)
-    result: dict[str, Any] = {"health": health, "read": read, "ratio": read["rps"] / health["rps"]}
+    health_url = f"{run.production}/api/health/"
+    ratios, runs = paired_ratios((url, headers), health_url, 1)
+    result: dict[str, Any] = {
+        "health": {"rps": statistics.median(r["health_rps"] for r in runs)},
+        "read": {"rps": statistics.median(r["rps"] for r in runs)},
+        "ratio": ratios[0],
+    }
     etag = first.headers.get("ETag")
     if etag:
         again = httpx.get(url, headers={**headers, "If-None-Match": etag}, timeout=10)
-        polled = wrk(url, {**headers, "If-None-Match": etag})
-        result.update(poll=polled, poll_status=again.status_code, poll_ratio=polled["rps"] / health["rps"])
+        poll_ratios, polls = paired_ratios((url, {**headers, "If-None-Match": etag}), health_url, WRK_PAIRS)
+        result.update(
+            poll={"rps": statistics.median(r["rps"] for r in polls)},
+            poll_status=again.status_code,
+            poll_ratio=statistics.median(poll_ratios),
+            poll_ratios=poll_ratios,
+            health={"rps": statistics.median(r["health_rps"] for r in polls)},
+        )
     return result
 
 
@@ -569,7 +605,9 @@ def table(  # noqa: PLR0917 - one argument per measured part, in the table's ord
     polled = "poll" in reads
     ratio = reads["poll_ratio"] if polled else reads["ratio"]
     poll = (
-        f"If-None-Match -> {reads['poll_status']}: {reads['poll']['rps']:.0f} req/s; "
+        f"median of {len(reads['poll_ratios'])} pairs: "
+        f"{', '.join(f'{r:.2f}' for r in reads['poll_ratios'])}; If-None-Match -> {reads['poll_status']}: "
+        f"{reads['poll']['rps']:.0f} req/s; "
         if polled
         else "no ETag, plain reads; "
     )
