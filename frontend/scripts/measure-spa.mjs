@@ -3,10 +3,13 @@
 // Emulation.setCPUThrottlingRate) and a cold cache (a new browser context per run), and reads the Largest
 // Contentful Paint from a PerformanceObserver. Prints one JSON line:
 //   {"first_route_js_gzip_bytes": ..., "lcp_ms_median": ..., "lcp_ms": [...], "runs": 11, "lcp_ms_min": ...,
-//    "lcp_ms_max": ..., "lcp_elements": {"static screen": 11}, ...}
+//    "lcp_ms_max": ..., "lcp_elements": {"static screen": 11}, "lcp_floor_ms_median": ..., "lcp_floor_ms": [...], ...}
 // lcp_elements counts what the largest paint was: "static screen" (index.html's first screen, replaced since)
 // or the app's element (tag.class), which means the static paint was lost or outgrown.
 // The machine is shared and noisy: the median of 11 runs moves far less than one run; read min..max as the spread.
+// Beside each run, the same browser loads a plain two-line HTML page (the static screen's heading and lead, no CSS,
+// no JavaScript) from the same server: lcp_floor_ms is what a navigation, a parse and one paint cost this Chromium at
+// that throttle and that moment, the floor under the booking page's figure.
 //
 // The API is not needed: the page's only call at load, GET /api/config/, is answered by Playwright route
 // interception with scripts/fixtures/config.json (the shape of the real answer, the seeded demo practitioners),
@@ -15,7 +18,7 @@
 //
 //   node scripts/measure-spa.mjs [--runs 11]
 // Used by bench/http_bench.py (keep this path and the output's keys).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +51,40 @@ async function buildBundle(outDir) {
   await build({ root, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
 }
 
+// The floor page: written next to the build, served by the same `vite preview`.
+const FLOOR_PAGE = 'lcp-floor.html';
+const FLOOR_HTML =
+  '<!doctype html><html lang="en"><head><meta charset="UTF-8"><title>LCP floor</title></head><body>' +
+  '<h1>Book your appointment</h1><p>Choose a practitioner, a service and an open time. ' +
+  'You will review the price before you pay.</p></body></html>';
+
+function largestPaint() {
+  return new Promise((resolve) => {
+    let last = { ms: 0, element: 'none' };
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        const node = entry.element;
+        last = { ms: entry.startTime, element: node ? `${node.tagName.toLowerCase()}.${node.className}` : 'static screen' };
+      }
+    }).observe({ type: 'largest-contentful-paint', buffered: true });
+    // Buffered entries are delivered in a task; two frames later they are all in.
+    requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => resolve(last), 50)));
+  });
+}
+
+async function measureFloorOnce(browser, url) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+  try {
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: CPU_THROTTLE });
+    await page.goto(new URL(FLOOR_PAGE, url).href, { waitUntil: 'load' });
+    return await page.evaluate(largestPaint);
+  } finally {
+    await context.close();
+  }
+}
+
 async function measureOnce(browser, url, config) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
   try {
@@ -63,20 +100,7 @@ async function measureOnce(browser, url, config) {
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: CPU_THROTTLE });
     await page.goto(url, { waitUntil: 'load' });
     await page.getByLabel('Practitioner').waitFor({ state: 'visible', timeout: 30_000 });
-    return await page.evaluate(
-      () =>
-        new Promise((resolve) => {
-          let last = { ms: 0, element: 'none' };
-          new PerformanceObserver((list) => {
-            for (const entry of list.getEntries()) {
-              const node = entry.element;
-              last = { ms: entry.startTime, element: node ? `${node.tagName.toLowerCase()}.${node.className}` : 'static screen' };
-            }
-          }).observe({ type: 'largest-contentful-paint', buffered: true });
-          // Buffered entries are delivered in a task; two frames later they are all in.
-          requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => resolve(last), 50)));
-        }),
-    );
+    return await page.evaluate(largestPaint);
   } finally {
     await context.close();
   }
@@ -90,6 +114,7 @@ async function main() {
   try {
     await buildBundle(outDir);
     const { firstRouteBytes, chunks } = measureBundle(outDir);
+    writeFileSync(path.join(outDir, FLOOR_PAGE), FLOOR_HTML);
     server = await preview({ root, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
     const url = server.resolvedUrls?.local[0];
     if (!url) throw new Error('vite preview did not report its URL');
@@ -99,11 +124,16 @@ async function main() {
       args: ['--headless', '--no-sandbox', '--disable-gpu'],
     });
     const lcp = [];
+    const floor = [];
     const elements = {};
     for (let run = 0; run < runs; run += 1) {
+      // Alternated (ABBA), so that the machine's drift weighs on both alike.
+      const floorFirst = run % 2 === 1;
+      if (floorFirst) floor.push(Math.round((await measureFloorOnce(browser, url)).ms));
       const { ms, element } = await measureOnce(browser, url, config);
       lcp.push(Math.round(ms));
       elements[element] = (elements[element] ?? 0) + 1;
+      if (!floorFirst) floor.push(Math.round((await measureFloorOnce(browser, url)).ms));
     }
     console.log(
       JSON.stringify({
@@ -113,6 +143,8 @@ async function main() {
         lcp_ms_min: Math.min(...lcp),
         lcp_ms_max: Math.max(...lcp),
         lcp_elements: elements,
+        lcp_floor_ms_median: median(floor),
+        lcp_floor_ms: floor,
         runs,
         cpu_throttle: CPU_THROTTLE,
         all_js_gzip_bytes: chunks.reduce((sum, chunk) => sum + chunk.gzip, 0),
