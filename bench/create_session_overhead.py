@@ -149,12 +149,20 @@ def _stripe_adapter(sandbox_url: str) -> StripeCheckoutProvider:
     )
 
 
+def _warm_up_calls(concurrency: int) -> int:
+    """Calls made before timing: two waves per worker thread pool (the first requests import, connect and
+    build the adapters)."""
+    return max(concurrency, 4) * 2
+
+
 def _alternating(
-    *, sandbox_url: str, concurrency: int, rounds: int, warm_up: int, api_call: Callable[[int], float | None]
+    *, sandbox_url: str, concurrency: int, rounds: int, api_call: Callable[[int], float | None]
 ) -> Overhead:
     """Time `rounds` waves of `concurrency` calls: the provider alone (the backend's Stripe adapter straight
-    to the sandbox), then `api_call` (its latency in ms, None when it failed); `warm_up` calls first."""
+    to the sandbox), then `api_call` (its latency in ms, None when it failed), called with 0, 1, ... in order;
+    the first _warm_up_calls(concurrency) are not timed."""
     adapter = _stripe_adapter(sandbox_url)
+    warm_up = _warm_up_calls(concurrency)
 
     def provider_call(i: int) -> float:
         request = bench_request(i)
@@ -204,9 +212,8 @@ def measure(*, api_url: str, sandbox_url: str, concurrency: int, rounds: int = 1
     """Time `rounds` waves of `concurrency` create calls: the provider alone, then through the API, each
     on a fresh booking."""
     with httpx.Client(base_url=api_url, timeout=60) as api:
-        # One warm-up wave per worker thread pool (first requests import, connect, build the adapters).
-        warm_up = max(concurrency, 4) * 2
-        booked = [_book(api, slot) for slot in _open_slots(api, warm_up + concurrency * rounds)]
+        needed = _warm_up_calls(concurrency) + concurrency * rounds
+        booked = [_book(api, slot) for slot in _open_slots(api, needed)]
 
         def api_call(i: int) -> float | None:
             appointment_id, headers = booked[i]
@@ -216,7 +223,6 @@ def measure(*, api_url: str, sandbox_url: str, concurrency: int, rounds: int = 1
             sandbox_url=sandbox_url,
             concurrency=concurrency,
             rounds=rounds,
-            warm_up=warm_up,
             api_call=api_call,
         )
 
@@ -230,7 +236,6 @@ def measure_forwarder(
             sandbox_url=sandbox_url,
             concurrency=concurrency,
             rounds=rounds,
-            warm_up=max(concurrency, 4) * 2,
             api_call=lambda _: _timed_post(forwarder, "/", {}),
         )
 

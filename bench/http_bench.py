@@ -363,8 +363,9 @@ def create_session_overhead(run: Run) -> dict[str, Any]:
     """bench/create_session_overhead.py's measurement (one implementation for both benchmarks): waves of
     creates through our API, each on a fresh booking, alternating with waves of the backend's own Stripe
     adapter calling the sandbox directly, after a warm-up; the added latency is the difference. Then the
-    same against bench/bare_forwarder.py: the floor any create endpoint served this way starts from."""
-    from create_session_overhead import Overhead, measure, measure_forwarder  # bench/ is on sys.path
+    same against bench/bare_forwarder.py: the floor any create endpoint served this way starts from. Each
+    figure is create_session_overhead.Overhead, by name: one, many, floor_one, floor_many."""
+    from create_session_overhead import measure, measure_forwarder  # bench/ is on sys.path
 
     one = measure(api_url=run.production, sandbox_url=run.sandbox, concurrency=1, rounds=ROUNDS_ONE)
     many = measure(api_url=run.production, sandbox_url=run.sandbox, concurrency=SHOPPERS, rounds=ROUNDS_MANY)
@@ -375,23 +376,7 @@ def create_session_overhead(run: Run) -> dict[str, Any]:
     for overhead in (one, many, floor_one, floor_many):
         if overhead.errors:
             raise RuntimeError(f"{overhead.errors} creates failed: {overhead.line()}")
-
-    def figures(overhead: Overhead) -> dict[str, float]:
-        return {
-            "api_median": overhead.api_p50_ms,
-            "api_p99": overhead.api_p99_ms,
-            "provider_median": overhead.provider_p50_ms,
-            "provider_p99": overhead.provider_p99_ms,
-            "added_median": overhead.added_p50_ms,
-            "added_p99": overhead.added_p99_ms,
-        }
-
-    return {
-        "one": figures(one),
-        "many": figures(many),
-        "floor_one": figures(floor_one),
-        "floor_many": figures(floor_many),
-    }
+    return {"one": one, "many": many, "floor_one": floor_one, "floor_many": floor_many}
 
 
 # --- (c): appointment read vs health, wrk ------------------------------------------------------------
@@ -441,12 +426,8 @@ def read_vs_health(run: Run) -> dict[str, Any]:
     first = httpx.get(url, headers=headers, timeout=10)
     first.raise_for_status()
     health_url = f"{run.production}/api/health/"
-    ratios, runs = paired_ratios((url, headers), health_url, 1)
-    result: dict[str, Any] = {
-        "health": {"rps": statistics.median(r["health_rps"] for r in runs)},
-        "read": {"rps": statistics.median(r["rps"] for r in runs)},
-        "ratio": ratios[0],
-    }
+    (ratio,), (read,) = paired_ratios((url, headers), health_url, 1)
+    result: dict[str, Any] = {"health": {"rps": read["health_rps"]}, "read": read, "ratio": ratio}
     etag = first.headers.get("ETag")
     if etag:
         again = httpx.get(url, headers={**headers, "If-None-Match": etag}, timeout=10)
@@ -623,26 +604,26 @@ def table(  # noqa: PLR0917 - one argument per measured part, in the table's ord
         ),
         (
             "added latency of create-session over the provider's latency, one shopper",
-            f"{one['added_median']:.1f} ms median (create {one['api_median']:.1f} "
-            f"- provider {one['provider_median']:.1f} ms)",
+            f"{one.added_p50_ms:.1f} ms median (create {one.api_p50_ms:.1f} "
+            f"- provider {one.provider_p50_ms:.1f} ms)",
             "<= 5 ms",
-            verdict(one["added_median"] <= 5),
+            verdict(one.added_p50_ms <= 5),
         ),
         (
             f"same, {SHOPPERS} shoppers at once",
-            f"{many['added_median']:.1f} ms median, {many['added_p99']:.1f} ms p99 (create "
-            f"{many['api_median']:.0f}/{many['api_p99']:.0f}, provider "
-            f"{many['provider_median']:.0f}/{many['provider_p99']:.0f} ms)",
+            f"{many.added_p50_ms:.1f} ms median, {many.added_p99_ms:.1f} ms p99 (create "
+            f"{many.api_p50_ms:.0f}/{many.api_p99_ms:.0f}, provider "
+            f"{many.provider_p50_ms:.0f}/{many.provider_p99_ms:.0f} ms)",
             "<= 15 ms median, <= 50 ms p99",
-            verdict(many["added_median"] <= 15 and many["added_p99"] <= 50),
+            verdict(many.added_p50_ms <= 15 and many.added_p99_ms <= 50),
         ),
         (
             "reference, no goal: the two rows above against bench/bare_forwarder.py (same gunicorn and "
             "Stripe adapter; no Django, no database): what serving a create adds before our work",
-            f"one shopper {floor_one['added_median']:.1f} ms median; {SHOPPERS} shoppers "
-            f"{floor_many['added_median']:.1f} ms median, {floor_many['added_p99']:.1f} ms p99 (forwarder "
-            f"{floor_many['api_median']:.0f}/{floor_many['api_p99']:.0f}, provider "
-            f"{floor_many['provider_median']:.0f}/{floor_many['provider_p99']:.0f} ms)",
+            f"one shopper {floor_one.added_p50_ms:.1f} ms median; {SHOPPERS} shoppers "
+            f"{floor_many.added_p50_ms:.1f} ms median, {floor_many.added_p99_ms:.1f} ms p99 (forwarder "
+            f"{floor_many.api_p50_ms:.0f}/{floor_many.api_p99_ms:.0f}, provider "
+            f"{floor_many.provider_p50_ms:.0f}/{floor_many.provider_p99_ms:.0f} ms)",
             "(the floor)",
             "-",
         ),
