@@ -72,22 +72,28 @@ function largestPaint() {
   });
 }
 
-async function measureFloorOnce(browser, url) {
+// One cold visit: a new context (empty cache), the CPU throttled, `visit(page, context)` run; then closed.
+async function throttledVisit(browser, visit) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
   try {
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: CPU_THROTTLE });
-    await page.goto(new URL(FLOOR_PAGE, url).href, { waitUntil: 'load' });
-    return await page.evaluate(largestPaint);
+    return await visit(page, context);
   } finally {
     await context.close();
   }
 }
 
-async function measureOnce(browser, url, config) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-  try {
+function measureFloorOnce(browser, url) {
+  return throttledVisit(browser, async (page) => {
+    await page.goto(new URL(FLOOR_PAGE, url).href, { waitUntil: 'load' });
+    return await page.evaluate(largestPaint);
+  });
+}
+
+function measureOnce(browser, url, config) {
+  return throttledVisit(browser, async (page, context) => {
     await context.route(`${API}/**`, (route) => {
       const { pathname } = new URL(route.request().url());
       if (pathname === '/api/config/') {
@@ -95,15 +101,10 @@ async function measureOnce(browser, url, config) {
       }
       return route.fulfill({ status: 404, contentType: 'application/json', body: '{"code":"not_found","message":"not in the fixture","errors":{}}' });
     });
-    const page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Emulation.setCPUThrottlingRate', { rate: CPU_THROTTLE });
     await page.goto(url, { waitUntil: 'load' });
     await page.getByLabel('Practitioner').waitFor({ state: 'visible', timeout: 30_000 });
     return await page.evaluate(largestPaint);
-  } finally {
-    await context.close();
-  }
+  });
 }
 
 async function main() {
